@@ -1,0 +1,52 @@
+# The two commands in the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_ENV := SECRET_KEY=test-only-secret DEBUG=false DATABASE_URL=
+
+.PHONY: run test lint format install install-dev bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -c 'import sys; sys.exit("orderstate needs Python 3.11+") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/activate pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py demo_data
+	DEBUG=true $(PY) manage.py demo_login --host $(HOST) --port $(PORT)
+	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The suite runs on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
+test: lint
+	$(TEST_ENV) $(BIN)/pytest
+	@if [ -n "$(TEST_DATABASE_URL)" ]; then \
+		echo "== again on PostgreSQL ($(TEST_DATABASE_URL))"; \
+		SECRET_KEY=test-only-secret DEBUG=false DATABASE_URL="$(TEST_DATABASE_URL)" \
+			$(BIN)/pytest -m "not browser"; \
+	fi
+
+clean:
+	rm -rf $(VENV) db.sqlite3* test_db*.sqlite3* staticfiles

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OrderStateConfig(AppConfig):
+    name = "orderstate"
+    label = "orderstate"
+    verbose_name = "Order state"

@@ -1,0 +1,37 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-trader"
+
+
+class Command(BaseCommand):
+    help = "Create the demo staff login (local demo only) and print it with an API token."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+
+    def handle(self, *args, host, port, **options):
+        user, created = get_user_model().objects.get_or_create(
+            username=DEMO_USERNAME, defaults={"is_staff": True, "is_superuser": True}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        token, _ = Token.objects.get_or_create(user=user)
+        url = f"http://{host}:{port}/"
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    f"  orderstate is at   {url}",
+                    f"  log in as          {DEMO_USERNAME} / {DEMO_PASSWORD}",
+                    f"  API token          {token.key}",
+                    f"  try                curl -H 'Authorization: Token {token.key}' "
+                    f"{url}api/v1/orders/",
+                    "",
+                ]
+            )
+        )

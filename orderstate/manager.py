@@ -1,0 +1,701 @@
+"""OrderStateManager: the one door through which order state changes.
+
+Every public method that writes is one `transaction.atomic()` block that locks
+the rows it changes, decides on the locked rows, bumps `Order.version` and
+writes an `OrderEvent`. A failure anywhere rolls the whole change back.
+"""
+
+import json
+import logging
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orderstate import positions, retry_queue, shapes
+from orderstate.errors import (
+    DuplicateOrder,
+    InvalidTransition,
+    OrderNotFound,
+    StaleVersion,
+    ValidationError,
+)
+from orderstate.models import (
+    DEFAULT_ACCOUNT,
+    EventKind,
+    EventSource,
+    Order,
+    OrderEvent,
+    OrderType,
+    Product,
+    Side,
+    Source,
+    Variety,
+)
+from orderstate.states import ACTIVE, TERMINAL, Status, can_transition
+from orderstate.validation import (
+    parse_choice,
+    parse_optional_price,
+    parse_order_id,
+    parse_price,
+    parse_quantity,
+    parse_reason,
+    parse_status,
+    parse_symbol,
+)
+
+log = logging.getLogger(__name__)
+
+ORDER_SOURCE_FOR_EVENT = {
+    EventSource.SYNC: Source.BROKER,
+    EventSource.IMPORT: Source.IMPORT,
+    EventSource.ADMIN: Source.ADMIN,
+}
+# Fields whose difference makes a repeated registration a different order.
+IDENTITY_FIELDS = ("side", "base_symbol", "quantity", "price", "trigger_price", "order_type")
+AVERAGE_PLACES = positions.AVERAGE_PLACES
+
+
+def _metadata(value):
+    """The bot's extra fields, refused unless they are plain JSON (no NaN)."""
+    try:
+        return json.loads(json.dumps(value, cls=DjangoJSONEncoder, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"metadata: not storable as JSON ({exc})", fields={"metadata": [str(exc)]}
+        ) from None
+
+
+class OrderStateManager:
+    """Order verbs with the names the old bot used.
+
+    `source` says where a change comes from (api, sync, admin, import, cli, bot,
+    dashboard) and `actor` which user made it; both land in every event.
+    """
+
+    def __init__(self, source=EventSource.BOT, actor=None, account=DEFAULT_ACCOUNT):
+        if source not in EventSource.values:
+            raise ValidationError(
+                f"source: {source!r} is not one of {', '.join(EventSource.values)}"
+            )
+        self.source = EventSource(source)
+        self.actor = actor if getattr(actor, "is_authenticated", False) else None
+        self.account = account
+
+    # Registration ------------------------------------------------------
+
+    def register_sell_order(self, symbol, order_id, target_price, qty, ticker=None, **kwargs):
+        return self.register_order(Side.SELL, symbol, order_id, target_price, qty, ticker, **kwargs)
+
+    def register_buy_order(self, symbol, order_id, price=None, qty=None, ticker=None, **kwargs):
+        kwargs.setdefault("order_type", OrderType.MARKET if price is None else OrderType.LIMIT)
+        return self.register_order(Side.BUY, symbol, order_id, price, qty, ticker, **kwargs)
+
+    def register_order(
+        self, side, symbol, order_id, price, qty, ticker=None, *, replace=False, **options
+    ):
+        """Create an order; a repeat with the same fields returns the existing one.
+
+        `options` may hold account, exchange, order_type, variety, product,
+        trigger_price, status (PENDING or OPEN) and placed_at; anything else is
+        the bot's metadata. The database decides races: the row is inserted in a
+        savepoint and a unique-constraint violation becomes the idempotent answer,
+        DuplicateOrder, or (with `replace`) the cancel of the symbol's active sell.
+        """
+        fields = self._order_fields(side, symbol, order_id, price, qty, ticker, options)
+        with transaction.atomic():
+            order = self._insert(fields)
+            if order is None:
+                order = self._resolve_conflict(fields, replace)
+        return order
+
+    def _order_fields(self, side, symbol, order_id, price, qty, ticker, options):
+        options = dict(options)
+        account = options.pop("account", None)
+        exchange = options.pop("exchange", "NSE")
+        order_type = options.pop("order_type", OrderType.LIMIT)
+        variety = options.pop("variety", Variety.REGULAR)
+        product = options.pop("product", Product.CNC)
+        trigger_price = options.pop("trigger_price", None)
+        status = options.pop("status", Status.PENDING)
+        placed_at = options.pop("placed_at", None)
+        metadata = options
+        side = parse_choice(side, Side, "side")
+        trading_symbol, base = parse_symbol(symbol)
+        order_type = parse_choice(order_type, OrderType, "order_type")
+        price = parse_optional_price(price, "price")
+        if price is None and order_type in (OrderType.LIMIT, OrderType.SL):
+            raise ValidationError(
+                f"price: a {order_type} order needs a price", fields={"price": ["required"]}
+            )
+        status = parse_status(status)
+        if status not in (Status.PENDING, Status.OPEN):
+            raise ValidationError(
+                "status: a new order starts PENDING or OPEN", fields={"status": ["invalid"]}
+            )
+        now = timezone.now()
+        return {
+            "account": account or self.account,
+            "broker_order_id": parse_order_id(order_id),
+            "symbol": trading_symbol,
+            "base_symbol": base,
+            "ticker": (ticker or "").strip()[:40],
+            "exchange": (exchange or "NSE").strip().upper()[:8],
+            "side": side,
+            "order_type": order_type,
+            "variety": parse_choice(variety, Variety, "variety"),
+            "product": parse_choice(product, Product, "product"),
+            "quantity": parse_quantity(qty),
+            "price": price,
+            "trigger_price": parse_optional_price(trigger_price, "trigger_price"),
+            "status": status,
+            "placed_at": placed_at or now,
+            "updated_at": now,
+            "metadata": _metadata(metadata),
+            "source": ORDER_SOURCE_FOR_EVENT.get(self.source, Source.BOT),
+        }
+
+    def _insert(self, fields):
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(**fields)
+        except IntegrityError:
+            return None
+        self.log_event(order, EventKind.REGISTERED, "", order.status, _registration_data(order))
+        return order
+
+    def _resolve_conflict(self, fields, replace):
+        existing = self._find(fields["broker_order_id"], fields["account"], lock=True)
+        if existing is not None:
+            differences = {
+                name: {"existing": str(getattr(existing, name)), "requested": str(fields[name])}
+                for name in IDENTITY_FIELDS
+                if getattr(existing, name) != fields[name]
+            }
+            if differences:
+                raise DuplicateOrder(
+                    f"order {existing.broker_order_id} already exists with other "
+                    f"{', '.join(differences)}",
+                    fields=differences,
+                )
+            return existing
+        active = self._active_sell(fields["base_symbol"], fields["account"], lock=True)
+        if active is None:
+            # The conflicting row was closed or removed between our insert and this
+            # read; the second insert lets the database decide again.
+            order = self._insert(fields)
+            if order is None:
+                raise DuplicateOrder(f"order {fields['broker_order_id']} conflicts; retry")
+            return order
+        if not replace:
+            raise DuplicateOrder(
+                f"{fields['base_symbol']} already has an active sell order "
+                f"{active.broker_order_id}; pass replace=true to replace it",
+                fields={"symbol": [f"active sell order {active.broker_order_id} exists"]},
+            )
+        self._change(
+            active,
+            EventKind.REPLACED,
+            to_status=Status.CANCELLED,
+            data={"replaced_by": fields["broker_order_id"]},
+            status_reason=f"replaced by {fields['broker_order_id']}",
+        )
+        order = self._insert(fields)
+        if order is None:
+            raise DuplicateOrder(f"order {fields['broker_order_id']} conflicts; retry")
+        return order
+
+    # Fills and execution ----------------------------------------------
+
+    def mark_order_executed(self, symbol, order_id, execution_price, execution_qty=None):
+        """Mark the whole order executed at `execution_price` (its average price).
+
+        `order_id=None` means the symbol's active sell order, as the old engine kept
+        one per symbol. Repeating the same execution is a no-op.
+        """
+        base = parse_symbol(symbol)[1]
+        price = parse_price(execution_price, "execution_price", places=4)
+        with transaction.atomic():
+            if order_id is None:
+                order = self._active_sell(base, self.account, lock=True)
+                if order is None:
+                    raise OrderNotFound(f"no active sell order for {base}")
+            else:
+                order = self._get(order_id, lock=True)
+            if order.base_symbol != base:
+                raise ValidationError(
+                    f"symbol: order {order.broker_order_id} is for {order.base_symbol}, not {base}",
+                    fields={"symbol": [f"order is for {order.base_symbol}"]},
+                )
+            qty = order.quantity if execution_qty is None else parse_quantity(execution_qty)
+            if qty != order.quantity:
+                raise ValidationError(
+                    f"execution_qty: {qty} is not the order quantity {order.quantity}; "
+                    "record a partial execution with record_fill",
+                    fields={"execution_qty": [f"must equal {order.quantity}"]},
+                )
+            if order.status == Status.EXECUTED:
+                if order.average_price == price:
+                    return order
+                raise InvalidTransition(
+                    f"order {order.broker_order_id} was already executed at "
+                    f"{order.average_price}, not {price}"
+                )
+            self._check_transition(order, Status.EXECUTED)
+            self._fill(
+                order,
+                order.remaining_quantity,
+                _remainder_price(order, order.quantity, price),
+                kind=EventKind.EXECUTED,
+                average=price,
+                data={"execution_price": str(price), "execution_qty": qty},
+            )
+        return order
+
+    def record_fill(self, order_id, qty, price, fill_id=None):
+        """Add one fill; the fill that completes the quantity executes the order."""
+        qty = parse_quantity(qty)
+        price = parse_price(price, "price", places=4)
+        fill_id = None if fill_id in (None, "") else parse_order_id(fill_id, "fill_id")
+        with transaction.atomic():
+            order = self._get(order_id, lock=True)
+            if fill_id is not None and order.fills.filter(fill_id=fill_id).exists():
+                return order
+            if order.status not in ACTIVE:
+                raise InvalidTransition(
+                    f"order {order.broker_order_id} is {order.status}; it takes no more fills"
+                )
+            if qty > order.remaining_quantity:
+                raise ValidationError(
+                    f"qty: {qty} is more than the {order.remaining_quantity} left to fill",
+                    fields={"qty": [f"at most {order.remaining_quantity}"]},
+                )
+            order.fills.create(fill_id=fill_id, quantity=qty, price=price)
+            self._fill(
+                order, qty, price, data={"fill_id": fill_id, "qty": qty, "price": str(price)}
+            )
+        return order
+
+    def apply_broker_update(
+        self,
+        order_id,
+        *,
+        status,
+        filled_quantity,
+        average_price=None,
+        price=None,
+        broker_status="",
+        reason="",
+        account=None,
+    ):
+        """Make one order follow the broker's view of it; returns (order, changes).
+
+        Only the sync calls this. The broker is the authority on fills: more
+        filled quantity is applied even to an order we cancelled ourselves (a
+        late fill), and filled quantity never goes down.
+        """
+        now = timezone.now()
+        with transaction.atomic():
+            order = self._get(order_id, lock=True, account=account)
+            changes = []
+            target = _broker_target(order, status, filled_quantity)
+            late = order.status in TERMINAL and target.filled > order.filled_quantity
+            if order.status == Status.EXECUTED or (order.status in TERMINAL and not late):
+                self._touch(order, broker_status, now)
+                return order, changes
+            if target.status is None:
+                self._touch(order, broker_status, now)
+                return order, ["unknown_status"]
+            next_status = target.status
+            # A late fill applies the filled part; the order stays closed unless the
+            # broker still works it and no newer sell order for the symbol took its place.
+            if (
+                late
+                and next_status != Status.EXECUTED
+                and (next_status not in ACTIVE or not self._can_reactivate(order))
+            ):
+                next_status = order.status
+            delta = target.filled - order.filled_quantity
+            common = {
+                "broker_status": broker_status[:64],
+                "last_synced_at": now,
+                "missing_count": 0,
+            }
+            if next_status in (Status.CANCELLED, Status.REJECTED) and not late:
+                common["status_reason"] = reason or order.status_reason
+            if delta > 0:
+                fill_price = _broker_fill_price(order, target.filled, average_price, price)
+                kind = EventKind.LATE_FILL if late else _fill_kind(next_status)
+                self._fill(
+                    order,
+                    delta,
+                    fill_price,
+                    kind=kind,
+                    to_status=next_status,
+                    average=average_price if average_price and average_price > 0 else None,
+                    late_fill=late,
+                    data={"filled_quantity": target.filled, "broker_status": broker_status},
+                    **common,
+                )
+                changes.append("late_fill" if late else _change_name(order.status))
+            elif next_status != order.status:
+                self._check_transition(order, next_status)
+                self._change(
+                    order,
+                    _status_kind(next_status),
+                    to_status=next_status,
+                    data={"broker_status": broker_status, "reason": reason},
+                    **common,
+                )
+                changes.append(_change_name(next_status))
+            else:
+                self._touch(order, broker_status, now)
+            if price is not None and order.status in ACTIVE and order.price != price:
+                self._change(
+                    order,
+                    EventKind.PRICE_UPDATED,
+                    data={"from": str(order.price), "to": str(price), "by": "broker"},
+                    price=price,
+                )
+                changes.append("price_updated")
+        return order, changes
+
+    def _can_reactivate(self, order):
+        if order.side != Side.SELL:
+            return True
+        other = self._active_sell(order.base_symbol, order.account, lock=True)
+        return other is None
+
+    def _fill(self, order, qty, price, *, kind=EventKind.FILL, to_status=None, **options):
+        """Apply `qty` more filled at `price`: the order, its position and the events.
+
+        `options` may hold `average` (the broker's average, else computed),
+        `late_fill`, `data` for the event, and further order fields to write.
+        """
+        average = options.pop("average", None)
+        late_fill = options.pop("late_fill", False)
+        data = options.pop("data", None)
+        now = timezone.now()
+        filled = order.filled_quantity + qty
+        if to_status is None:
+            to_status = Status.EXECUTED if filled == order.quantity else Status.PARTIALLY_FILLED
+        if to_status == Status.EXECUTED and filled != order.quantity:
+            raise ValidationError(
+                f"order {order.broker_order_id} cannot execute {filled} of {order.quantity}"
+            )
+        average = average or positions.weighted_average(
+            order.average_price, order.filled_quantity, price, qty
+        )
+        self._check_transition(order, to_status, late_fill=late_fill)
+        change = positions.apply_fill(order, qty, price, now)
+        self._change(
+            order,
+            kind,
+            to_status=to_status,
+            data=data,
+            late_fill=late_fill,
+            filled_quantity=filled,
+            average_price=Decimal(average).quantize(AVERAGE_PLACES),
+            trade=change.trade if change else order.trade,
+            **options,
+        )
+        if change is not None:
+            self._position_event(order, change)
+
+    def _position_event(self, order, change):
+        kinds = {"opened": EventKind.TRADE_OPENED, "closed": EventKind.TRADE_CLOSED}
+        data = {"trade_id": change.trade.pk, "position": change.kind, **change.data}
+        kind = kinds.get(change.kind, EventKind.NOTE)
+        self.log_event(order, kind, order.status, order.status, data)
+
+    # Price and tracking ------------------------------------------------
+
+    def update_sell_order_price(self, symbol, new_price):
+        """Move the symbol's active sell order to a new target; False when there is none."""
+        base = parse_symbol(symbol)[1]
+        price = parse_price(new_price, "new_price")
+        with transaction.atomic():
+            order = self._active_sell(base, self.account, lock=True)
+            if order is None:
+                return False
+            self._set_price(order, price)
+        return True
+
+    def update_price(self, order_id, new_price, expected_version=None):
+        price = parse_price(new_price, "price")
+        with transaction.atomic():
+            order = self._get(order_id, lock=True)
+            self._check_version(order, expected_version)
+            if order.status not in ACTIVE:
+                raise InvalidTransition(
+                    f"order {order.broker_order_id} is {order.status}; its price is final"
+                )
+            self._set_price(order, price)
+        return order
+
+    def _set_price(self, order, price):
+        if order.price == price:
+            return
+        self._change(
+            order,
+            EventKind.PRICE_UPDATED,
+            data={"from": str(order.price), "to": str(price)},
+            price=price,
+        )
+
+    def remove_from_tracking(self, symbol, reason=None, status=Status.CANCELLED):
+        """Stop tracking the symbol's active sell order; False when nothing is tracked."""
+        base = parse_symbol(symbol)[1]
+        status = _closing_status(status)
+        reason = parse_reason(reason)
+        with transaction.atomic():
+            order = self._active_sell(base, self.account, lock=True)
+            if order is None:
+                return False
+            self._close(order, status, reason)
+        return True
+
+    def cancel_order(self, order_id, reason=None, status=Status.CANCELLED, expected_version=None):
+        """Stop tracking one order as CANCELLED or REJECTED; repeating it is a no-op."""
+        status = _closing_status(status)
+        reason = parse_reason(reason)
+        with transaction.atomic():
+            order = self._get(order_id, lock=True)
+            self._check_version(order, expected_version)
+            if order.status == status:
+                return order
+            self._check_transition(order, status)
+            self._close(order, status, reason)
+        return order
+
+    def _close(self, order, status, reason):
+        kind = EventKind.CANCELLED if status == Status.CANCELLED else EventKind.REJECTED
+        self._change(order, kind, to_status=status, data={"reason": reason}, status_reason=reason)
+
+    # Sync bookkeeping --------------------------------------------------
+
+    def mark_synced(self, order_pks, at=None):
+        """Stamp orders seen unchanged in the broker's book: one UPDATE per chunk.
+
+        Bookkeeping only, so no event and no version bump: a sync that changes
+        nothing must not make every ETag the bot holds stale.
+        """
+        at = at or timezone.now()
+        pks = list(order_pks)
+        with transaction.atomic():
+            for start in range(0, len(pks), 500):
+                Order.objects.filter(pk__in=pks[start : start + 500]).update(
+                    last_synced_at=at, missing_count=0
+                )
+
+    def mark_missing(self, order_pks, threshold):
+        """Count one more miss for orders absent from the book; flag them at `threshold`."""
+        flagged = []
+        with transaction.atomic():
+            for order in Order.objects.select_for_update().filter(pk__in=list(order_pks)):
+                if order.status not in ACTIVE:
+                    continue
+                count = order.missing_count + 1
+                kind = EventKind.FLAGGED if count == threshold else EventKind.MISSING
+                self._change(order, kind, data={"missing_count": count}, missing_count=count)
+                if count >= threshold:
+                    flagged.append(order)
+        return flagged
+
+    # Reads in the old bot's shapes ---------------------------------------
+
+    def get_active_sell_orders(self):
+        orders = Order.objects.active().sells().for_account(self.account).order_by("base_symbol")
+        return {order.base_symbol: shapes.active_sell_order(order) for order in orders}
+
+    def get_active_order(self, symbol):
+        base = parse_symbol(symbol)[1]
+        order = self._active_sell(base, self.account)
+        return shapes.active_sell_order(order) if order else None
+
+    def get_pending_orders(self, status_filter=None):
+        """Orders as the old tracker listed them; by default the active ones."""
+        if status_filter is None:
+            statuses = sorted(ACTIVE)
+        elif isinstance(status_filter, str):
+            statuses = [parse_status(status_filter, "status_filter")]
+        else:
+            statuses = [parse_status(value, "status_filter") for value in status_filter]
+        orders = Order.objects.for_account(self.account).filter(status__in=statuses)
+        return [shapes.pending_order(order) for order in orders.order_by("placed_at", "id")]
+
+    def get_trade_history(self):
+        return shapes.trade_history(self.account)
+
+    def get_order(self, order_id):
+        return self._get(order_id)
+
+    # Failed-buy retry queue (rules in retry_queue.py) ------------------------
+
+    def add_failed_order(self, symbol, ticker=None, qty=None, close=None, reason="", **metadata):
+        return retry_queue.add(self, symbol, ticker, qty, close, reason, _metadata(metadata))
+
+    def get_failed_orders(self, now=None):
+        return retry_queue.valid_entries(self.account, now)
+
+    def cleanup_expired_failed_orders(self, now=None):
+        return retry_queue.expire(self, now)
+
+    def mark_failed_order_retried(self, symbol, order_id):
+        return retry_queue.mark_retried(self, symbol, order_id)
+
+    # Broker ------------------------------------------------------------------
+
+    def sync_with_broker(self, orders_api=None, broker_orders=None):
+        from orderstate import sync
+
+        return sync.sync_with_broker(self, orders_api=orders_api, broker_orders=broker_orders)
+
+    # Helpers -------------------------------------------------------------------
+
+    def _find(self, order_id, account=None, *, lock=False):
+        queryset = Order.objects.select_for_update() if lock else Order.objects
+        return queryset.filter(
+            account=account or self.account, broker_order_id=parse_order_id(order_id)
+        ).first()
+
+    def _get(self, order_id, *, lock=False, account=None):
+        order = self._find(order_id, account, lock=lock)
+        if order is None:
+            raise OrderNotFound(f"no order with id {order_id!s}")
+        return order
+
+    def _active_sell(self, base, account, *, lock=False):
+        queryset = Order.objects.select_for_update() if lock else Order.objects
+        return queryset.active().sells().filter(account=account, base_symbol=base).first()
+
+    def _check_transition(self, order, target, *, late_fill=False):
+        if not can_transition(order.status, target, late_fill=late_fill):
+            raise InvalidTransition(
+                f"order {order.broker_order_id} cannot move from {order.status} to {target}"
+            )
+
+    def _check_version(self, order, expected_version):
+        if expected_version is not None and int(expected_version) != order.version:
+            raise StaleVersion(
+                f"order {order.broker_order_id} is at version {order.version}, "
+                f"not {expected_version}"
+            )
+
+    def _change(self, order, kind, *, to_status=None, data=None, late_fill=False, **fields):
+        """Write a change to a locked order and its event; the only place that saves one."""
+        now = timezone.now()
+        from_status = order.status
+        if to_status is not None and to_status != from_status:
+            self._check_transition(order, to_status, late_fill=late_fill)
+            order.status = to_status
+            order.closed_at = now if to_status in TERMINAL else None
+        for name, value in fields.items():
+            setattr(order, name, value)
+        order.version += 1
+        order.updated_at = now
+        order.save()
+        self.log_event(order, kind, from_status, order.status, data or {})
+
+    def _touch(self, order, broker_status, now):
+        order.broker_status = (broker_status or order.broker_status)[:64]
+        order.last_synced_at = now
+        order.missing_count = 0
+        order.save(update_fields=["broker_status", "last_synced_at", "missing_count"])
+
+    def log_event(self, order, kind, from_status, to_status, data):
+        return OrderEvent.objects.create(
+            order=order,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            source=self.source,
+            actor=self.actor,
+            data=data or {},
+        )
+
+
+class _BrokerTarget:
+    __slots__ = ("filled", "status")
+
+    def __init__(self, status, filled):
+        self.status = status
+        self.filled = filled
+
+
+def _broker_target(order, status, filled_quantity):
+    """The status and filled quantity the broker's report asks for, never fewer fills."""
+    filled = parse_quantity(filled_quantity, "filled_quantity", allow_zero=True)
+    if status == Status.EXECUTED:
+        filled = order.quantity
+    if filled > order.quantity:
+        raise ValidationError(
+            f"broker reports {filled} filled of {order.quantity} for {order.broker_order_id}"
+        )
+    filled = max(filled, order.filled_quantity)
+    if status in ACTIVE:
+        if filled == order.quantity:
+            status = Status.EXECUTED
+        elif filled > 0:
+            status = Status.PARTIALLY_FILLED
+        elif order.status == Status.PENDING and status == Status.PENDING:
+            status = Status.PENDING
+        else:
+            status = Status.OPEN if order.status in (Status.PENDING, Status.OPEN) else order.status
+    return _BrokerTarget(status, filled)
+
+
+def _broker_fill_price(order, filled, average_price, price):
+    """Price of the newly filled part, from the broker's cumulative average."""
+    if average_price and average_price > 0:
+        return _remainder_price(order, filled, average_price)
+    fallback = price or order.price or order.average_price
+    if not fallback:
+        raise ValidationError(f"broker gives no price for the fill of {order.broker_order_id}")
+    return fallback
+
+
+def _remainder_price(order, filled, average):
+    """Price of the fills after `order.filled_quantity` that make `average` over `filled`."""
+    new = filled - order.filled_quantity
+    if new <= 0 or not order.filled_quantity:
+        return average
+    value = average * filled - (order.average_price or 0) * order.filled_quantity
+    price = (value / new).quantize(AVERAGE_PLACES)
+    return price if price > 0 else average
+
+
+def _closing_status(status):
+    status = parse_status(status)
+    if status not in (Status.CANCELLED, Status.REJECTED):
+        raise ValidationError(
+            f"status: stop tracking as CANCELLED or REJECTED, not {status}",
+            fields={"status": ["must be CANCELLED or REJECTED"]},
+        )
+    return status
+
+
+def _fill_kind(status):
+    return EventKind.EXECUTED if status == Status.EXECUTED else EventKind.FILL
+
+
+def _change_name(status):
+    """The sync-stats key for an order that reached `status`."""
+    return "partially_filled" if status == Status.PARTIALLY_FILLED else status.lower()
+
+
+def _status_kind(status):
+    return {
+        Status.CANCELLED: EventKind.CANCELLED,
+        Status.REJECTED: EventKind.REJECTED,
+    }.get(status, EventKind.STATUS_CHANGED)
+
+
+def _registration_data(order):
+    return {
+        "side": order.side,
+        "symbol": order.symbol,
+        "quantity": order.quantity,
+        "price": str(order.price) if order.price is not None else None,
+    }

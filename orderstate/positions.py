@@ -1,0 +1,93 @@
+"""What a fill does to the position (Trade) of its symbol.
+
+Called by the manager inside its transaction, with the order already locked.
+Fills are applied as they happen, so a partly filled buy is already a position
+and a partly filled sell has already realised part of its P&L.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from orderstate.models import Side, Trade, TradeStatus
+
+AVERAGE_PLACES = Decimal("0.0001")
+RUPEE_PLACES = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PositionChange:
+    trade: Trade
+    kind: str  # "opened", "added", "reduced" or "closed"
+    data: dict
+
+
+def weighted_average(old_price, old_quantity, new_price, new_quantity):
+    total = old_quantity + new_quantity
+    value = (old_price or Decimal(0)) * old_quantity + new_price * new_quantity
+    return (value / total).quantize(AVERAGE_PLACES)
+
+
+def apply_fill(order, quantity, price, at):
+    """Move the position of `order.base_symbol` by a fill; None when there is none to move."""
+    if order.side == Side.BUY:
+        return _buy(order, quantity, price, at)
+    return _sell(order, quantity, price, at)
+
+
+def _open_trade(order):
+    # Locked: two fills of different orders for one symbol must not both read
+    # the same quantity and each write their own sum.
+    return (
+        Trade.objects.select_for_update()
+        .filter(account=order.account, symbol=order.base_symbol, status=TradeStatus.OPEN)
+        .first()
+    )
+
+
+def _buy(order, quantity, price, at):
+    trade = _open_trade(order)
+    if trade is None:
+        trade = Trade.objects.create(
+            account=order.account,
+            symbol=order.base_symbol,
+            ticker=order.ticker,
+            quantity=quantity,
+            entry_price=price,
+            entry_time=at,
+            entry_order=order,
+            metadata=dict(order.metadata),
+            updated_at=at,
+        )
+        return PositionChange(trade, "opened", {"quantity": quantity, "entry_price": str(price)})
+    trade.entry_price = weighted_average(trade.entry_price, trade.quantity, price, quantity)
+    trade.quantity += quantity
+    trade.updated_at = at
+    trade.save(update_fields=["entry_price", "quantity", "updated_at"])
+    return PositionChange(
+        trade, "added", {"quantity": quantity, "entry_price": str(trade.entry_price)}
+    )
+
+
+def _sell(order, quantity, price, at):
+    trade = _open_trade(order)
+    if trade is None:
+        return None
+    sold = min(quantity, trade.open_quantity)
+    pnl = ((price - trade.entry_price) * sold).quantize(RUPEE_PLACES)
+    trade.exit_price = weighted_average(trade.exit_price, trade.closed_quantity, price, sold)
+    trade.closed_quantity += sold
+    trade.realised_pnl = (trade.realised_pnl or Decimal(0)) + pnl
+    trade.exit_order = order
+    trade.updated_at = at
+    kind = "reduced"
+    if trade.closed_quantity == trade.quantity:
+        trade.status = TradeStatus.CLOSED
+        trade.exit_time = at
+        trade.exit_reason = trade.exit_reason or order.metadata.get("exit_reason", "target")
+        kind = "closed"
+    trade.save()
+    return PositionChange(
+        trade,
+        kind,
+        {"quantity": sold, "exit_price": str(price), "pnl": str(pnl)},
+    )

@@ -1,0 +1,128 @@
+"""Parsing of the bot's loose input (floats, strings, any-case symbols) into checked values.
+
+Every function raises `errors.ValidationError` naming the field, before anything is written.
+"""
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+
+from orderstate.errors import ValidationError
+from orderstate.states import Status
+
+MAX_QUANTITY = 10_000_000
+MAX_PRICE = Decimal("100000000")  # ₹10 crore a share: far above any listed equity
+PRICE_PLACES = 2
+
+# NSE/BSE series suffixes of a trading symbol: RELIANCE-EQ, IDEA-BE, BAJAJ-AUTO-EQ.
+_SERIES = r"EQ|BE|BZ|BL|SM|ST|GB|GS|IL|IV|MF|RR|E1|N[0-9A-Z]"
+_SERIES_SUFFIX = re.compile(rf"-(?:{_SERIES})$")
+_EXCHANGE_SUFFIX = re.compile(r"\.(?:NS|BO)$")
+_SYMBOL = re.compile(r"^[A-Z0-9&][A-Z0-9&._-]{0,39}$")
+
+
+def _fail(field, message):
+    raise ValidationError(f"{field}: {message}", fields={field: [message]})
+
+
+def parse_symbol(value, field="symbol"):
+    """Return (trading_symbol, base_symbol) for RELIANCE, RELIANCE-EQ, reliance or RELIANCE.NS."""
+    if not isinstance(value, str) or not value.strip():
+        _fail(field, "must be a non-empty string")
+    symbol = value.strip().upper()
+    if not _SYMBOL.match(symbol):
+        _fail(field, f"{value!r} is not a valid trading symbol")
+    base = _EXCHANGE_SUFFIX.sub("", _SERIES_SUFFIX.sub("", symbol))
+    if not base:
+        _fail(field, f"{value!r} has no base symbol")
+    trading = symbol if _SERIES_SUFFIX.search(symbol) else base
+    return trading, base
+
+
+def base_symbol(value, field="symbol"):
+    return parse_symbol(value, field)[1]
+
+
+def parse_quantity(value, field="qty", *, allow_zero=False):
+    if isinstance(value, bool):
+        _fail(field, "must be a whole number, not a boolean")
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            _fail(field, f"must be a whole number, not {value!r}")
+        value = int(value)
+    elif isinstance(value, str):
+        if not re.fullmatch(r"\s*[+-]?\d{1,12}\s*", value):
+            _fail(field, f"must be a whole number, not {value!r}")
+        value = int(value)
+    elif isinstance(value, Decimal):
+        if not value.is_finite() or value != value.to_integral_value():
+            _fail(field, f"must be a whole number, not {value}")
+        value = int(value)
+    elif not isinstance(value, int):
+        _fail(field, f"must be a whole number, not {type(value).__name__}")
+    lowest = 0 if allow_zero else 1
+    if value < lowest:
+        _fail(field, f"must be at least {lowest}, not {value}")
+    if value > MAX_QUANTITY:
+        _fail(field, f"must be at most {MAX_QUANTITY}, not {value}")
+    return value
+
+
+def parse_price(value, field="price", *, places=PRICE_PLACES):
+    """A positive Decimal with at most `places` decimals; floats go through their repr."""
+    if isinstance(value, bool) or value is None:
+        _fail(field, "must be a positive number")
+    try:
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                _fail(field, f"must be a finite number, not {value!r}")
+            price = Decimal(repr(value))
+        elif isinstance(value, int | str | Decimal):
+            price = Decimal(str(value).strip())
+        else:
+            _fail(field, f"must be a number, not {type(value).__name__}")
+    except InvalidOperation:
+        _fail(field, f"{value!r} is not a number")
+    if not price.is_finite():
+        _fail(field, f"must be a finite number, not {value!r}")
+    if price <= 0:
+        _fail(field, f"must be greater than zero, not {price}")
+    if price > MAX_PRICE:
+        _fail(field, f"must be at most {MAX_PRICE}, not {price}")
+    if price != price.quantize(Decimal(1).scaleb(-places)):
+        _fail(field, f"has more than {places} decimal places: {price}")
+    return price.quantize(Decimal(1).scaleb(-places))
+
+
+def parse_optional_price(value, field="price", **kwargs):
+    return None if value is None else parse_price(value, field, **kwargs)
+
+
+def parse_choice(value, choices, field):
+    if isinstance(value, str) and value.strip().upper() in choices.values:
+        return choices(value.strip().upper())
+    allowed = ", ".join(choices.values)
+    _fail(field, f"{value!r} is not one of {allowed}")
+
+
+def parse_status(value, field="status"):
+    return parse_choice(value, Status, field)
+
+
+def parse_order_id(value, field="order_id"):
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        _fail(field, "must be a string or a whole number")
+    text = str(value).strip()
+    if not text or len(text) > 64 or not text.isprintable():
+        _fail(field, "must be 1 to 64 printable characters")
+    return text
+
+
+def parse_reason(value, field="reason", max_length=500):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        _fail(field, "must be a string")
+    if len(value) > max_length:
+        _fail(field, f"must be at most {max_length} characters")
+    return value.strip()
