@@ -48,5 +48,11 @@ test: lint
 			$(BIN)/pytest -m "not browser"; \
 	fi
 
+# Benchmarks print figures next to baselines measured in the same run; no assertions.
+bench: install-dev
+	@for script in tests/bench/bench_*.py; do \
+		SECRET_KEY=bench-only-secret DEBUG=false $(PY) $$script || exit 1; \
+	done
+
 clean:
 	rm -rf $(VENV) db.sqlite3* test_db*.sqlite3* staticfiles
