@@ -1,0 +1,46 @@
+"""Shared fixtures: a manager, users of each kind, and orders in common states."""
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from orderstate.manager import OrderStateManager
+
+
+@pytest.fixture
+def manager(db):
+    return OrderStateManager(source="api")
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user("staff", password="staff-pass", is_staff=True)
+
+
+@pytest.fixture
+def trader(django_user_model):
+    """A logged-in user who may look and change orders but is not staff."""
+    user = django_user_model.objects.create_user("trader", password="trader-pass")
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_order", "change_order"])
+    )
+    return user
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    user = django_user_model.objects.create_user("viewer", password="viewer-pass")
+    user.user_permissions.add(Permission.objects.get(codename="view_order"))
+    return user
+
+
+@pytest.fixture
+def open_position(manager):
+    """10 RELIANCE bought at 2400.00: an open trade, as the buyer leaves it."""
+    manager.register_buy_order("RELIANCE-EQ", "B-1", "2400.00", 10, "RELIANCE.NS")
+    return manager.mark_order_executed("RELIANCE", "B-1", "2400.00")
+
+
+@pytest.fixture
+def sell_order(manager, open_position):
+    """The sell engine's target order for that position."""
+    return manager.register_sell_order("RELIANCE-EQ", "S-1", 2500.0, 10, ticker="RELIANCE.NS")
