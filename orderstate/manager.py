@@ -25,12 +25,16 @@ from orderstate.models import (
     DEFAULT_ACCOUNT,
     EventKind,
     EventSource,
+    FailedOrder,
+    FailedOrderStatus,
     Order,
     OrderEvent,
     OrderType,
     Product,
     Side,
     Source,
+    Trade,
+    TradeStatus,
     Variety,
 )
 from orderstate.states import ACTIVE, TERMINAL, Status, can_transition
@@ -545,6 +549,162 @@ class OrderStateManager:
     def mark_failed_order_retried(self, symbol, order_id):
         return retry_queue.mark_retried(self, symbol, order_id)
 
+    # Import of recorded history (legacy files) ------------------------------------
+    # History goes in as rows at their recorded state: fills are not replayed
+    # through positions, because the trades come from the old trade history.
+
+    def import_order(self, symbol, order_id, *, side, qty, status, placed_at, **recorded):
+        """Create an order directly in its recorded status; DuplicateOrder when it exists.
+
+        `recorded` may hold price, ticker, order_type, variety, filled_qty,
+        average_price, last_synced_at, status_reason, metadata and side_reason
+        (how an importer inferred the side; it goes in the event).
+        """
+        price = recorded.get("price")
+        options = {
+            "order_type": recorded.get("order_type", OrderType.LIMIT),
+            "variety": recorded.get("variety", Variety.REGULAR),
+            "placed_at": placed_at,
+        }
+        fields = self._order_fields(
+            side, symbol, order_id, price, qty, recorded.get("ticker"), options
+        )
+        status = parse_status(status)
+        filled = parse_quantity(recorded.get("filled_qty", 0), "filled_qty", allow_zero=True)
+        _check_recorded_fill(status, filled, fields["quantity"])
+        last_synced_at = recorded.get("last_synced_at")
+        fields.update(
+            status=status,
+            filled_quantity=filled,
+            average_price=parse_optional_price(
+                recorded.get("average_price"), "average_price", places=4
+            ),
+            status_reason=parse_reason(recorded.get("status_reason"), max_length=2000),
+            last_synced_at=last_synced_at,
+            closed_at=(last_synced_at or placed_at) if status in TERMINAL else None,
+            metadata=_metadata(recorded.get("metadata") or {}),
+        )
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    order = Order.objects.create(**fields)
+            except IntegrityError:
+                raise DuplicateOrder(
+                    f"order {fields['broker_order_id']} exists, or {fields['base_symbol']} "
+                    "already has an active sell order"
+                ) from None
+            data = {**_registration_data(order), "imported": True, "filled_quantity": filled}
+            if recorded.get("side_reason"):
+                data["side_inferred_from"] = recorded["side_reason"]
+            self.log_event(order, EventKind.REGISTERED, "", order.status, data)
+        return order
+
+    def import_trade(self, symbol, *, qty, entry_price, entry_time, status, **recorded):
+        """Create a position as the old history recorded it, linked to its orders by id.
+
+        `recorded` may hold ticker, exit_price, exit_time, exit_reason,
+        realised_pnl, entry_order_id, exit_order_id and metadata.
+        """
+        base = parse_symbol(symbol)[1]
+        status = parse_choice(status, TradeStatus, "status")
+        exit_price = parse_optional_price(recorded.get("exit_price"), "exit_price", places=4)
+        exit_time = recorded.get("exit_time")
+        closed = status == TradeStatus.CLOSED
+        if closed != (exit_price is not None and exit_time is not None):
+            raise ValidationError(
+                "exit_price and exit_time: a closed trade has both, an open one neither",
+                fields={"exit_price": ["must match the status"]},
+            )
+        fields = {
+            "account": self.account,
+            "symbol": base,
+            "ticker": (recorded.get("ticker") or "").strip()[:40],
+            "quantity": parse_quantity(qty),
+            "entry_price": parse_price(entry_price, "entry_price", places=4),
+            "entry_time": entry_time,
+            "status": status,
+            "exit_price": exit_price,
+            "exit_time": exit_time,
+            "exit_reason": parse_reason(recorded.get("exit_reason"), max_length=200),
+            "realised_pnl": _amount(recorded.get("realised_pnl"), "realised_pnl"),
+            "metadata": _metadata(recorded.get("metadata") or {}),
+            "updated_at": timezone.now(),
+        }
+        fields["closed_quantity"] = fields["quantity"] if closed else 0
+        with transaction.atomic():
+            entry = self._linked(recorded.get("entry_order_id"), Side.BUY, base)
+            exit_order = self._linked(recorded.get("exit_order_id"), Side.SELL, base)
+            try:
+                with transaction.atomic():
+                    trade = Trade.objects.create(
+                        entry_order=entry, exit_order=exit_order if closed else None, **fields
+                    )
+            except IntegrityError:
+                raise DuplicateOrder(f"{base} already has an open trade") from None
+            data = {"trade_id": trade.pk, "symbol": base, "imported": True}
+            links = [(entry, EventKind.TRADE_OPENED)]
+            if closed:
+                links.append((exit_order, EventKind.TRADE_CLOSED))
+            linked = [(order, kind) for order, kind in links if order is not None]
+            for order, kind in linked:
+                self._change(order, kind, data=data, trade=trade)
+            if not linked:
+                kind = EventKind.TRADE_CLOSED if closed else EventKind.TRADE_OPENED
+                self.log_event(None, kind, "", "", data)
+        return trade
+
+    def import_failed_order(self, symbol, *, qty, first_failed_at, **recorded):
+        """Queue a failed buy as recorded (retry count, times, status), not as a new failure.
+
+        `recorded` may hold ticker, close, reason, retry_count, last_retry_at,
+        status and metadata.
+        """
+        trading, base = parse_symbol(symbol)
+        status = parse_choice(
+            recorded.get("status", FailedOrderStatus.WAITING), FailedOrderStatus, "status"
+        )
+        fields = {
+            "account": self.account,
+            "symbol": base,
+            "trading_symbol": trading if trading != base else "",
+            "ticker": (recorded.get("ticker") or "").strip()[:40],
+            "quantity": parse_quantity(qty),
+            "reference_price": parse_optional_price(recorded.get("close"), "close"),
+            "reason": parse_reason(recorded.get("reason"), max_length=2000),
+            "first_failed_at": first_failed_at,
+            "retry_count": parse_quantity(
+                recorded.get("retry_count", 0), "retry_count", allow_zero=True
+            ),
+            "last_retry_at": recorded.get("last_retry_at"),
+            "status": status,
+            "metadata": _metadata(recorded.get("metadata") or {}),
+            "updated_at": timezone.now(),
+        }
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    entry = FailedOrder.objects.create(**fields)
+            except IntegrityError:
+                raise DuplicateOrder(f"{base} already has a waiting failed order") from None
+            data = {"failed_order_id": entry.pk, "symbol": base, "imported": True}
+            self.log_event(None, EventKind.FAILED_ORDER, "", status, data)
+        return entry
+
+    def _linked(self, order_id, side, base):
+        """The locked order a trade links to by id, or None when it is not here."""
+        if order_id in (None, ""):
+            return None
+        order = self._find(order_id, lock=True)
+        if order is None:
+            return None
+        if order.side != side or order.base_symbol != base:
+            raise ValidationError(
+                f"order {order.broker_order_id} is a {order.side} of {order.base_symbol}, "
+                f"not a {side} of {base}",
+                fields={"order_id": ["side or symbol does not match"]},
+            )
+        return order
+
     # Broker ------------------------------------------------------------------
 
     def sync_with_broker(self, orders_api=None, broker_orders=None):
@@ -664,6 +824,34 @@ def _remainder_price(order, filled, average):
     value = average * filled - (order.average_price or 0) * order.filled_quantity
     price = (value / new).quantize(AVERAGE_PLACES)
     return price if price > 0 else average
+
+
+def _check_recorded_fill(status, filled, quantity):
+    """The filled quantity a recorded status allows."""
+    allowed = {
+        Status.EXECUTED: filled == quantity,
+        Status.PARTIALLY_FILLED: 0 < filled < quantity,
+        Status.PENDING: filled == 0,
+        Status.OPEN: filled == 0,
+    }.get(status, filled <= quantity)
+    if not allowed:
+        raise ValidationError(
+            f"filled_qty: {filled} of {quantity} does not fit status {status}",
+            fields={"filled_qty": [f"does not fit {status}"]},
+        )
+
+
+def _amount(value, name):
+    """A signed rupee amount (P&L), Decimal to the paisa."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        raise ValidationError(f"{name}: {value!r} is not a number") from None
+    if isinstance(value, bool) or not amount.is_finite():
+        raise ValidationError(f"{name}: {value!r} is not a finite number")
+    return amount.quantize(positions.RUPEE_PLACES)
 
 
 def _closing_status(status):
