@@ -705,6 +705,68 @@ class OrderStateManager:
             )
         return order
 
+    # Consistency repairs (check_state --fix) -----------------------------------------
+
+    def close_trade_from_sell(self, trade_id, order_id):
+        """Book an executed sell on the open trade it sold, at the sell's average price.
+
+        For history where the sell executed but the trade was never closed. A
+        repeat is a no-op; a sell without an execution price is refused, never guessed.
+        """
+        with transaction.atomic():
+            trade = Trade.objects.select_for_update().filter(pk=trade_id).first()
+            order = self._get(order_id, lock=True, account=trade.account if trade else None)
+            if trade is None:
+                raise OrderNotFound(f"no trade with id {trade_id}")
+            if trade.exit_order_id == order.pk:
+                return trade
+            if not (
+                order.side == Side.SELL
+                and order.status == Status.EXECUTED
+                and order.base_symbol == trade.symbol
+                and trade.status == TradeStatus.OPEN
+            ):
+                raise InvalidTransition(
+                    f"order {order.broker_order_id} is not an executed sell of open trade "
+                    f"{trade.pk} ({trade.symbol})"
+                )
+            if order.average_price is None:
+                raise ValidationError(
+                    f"order {order.broker_order_id} has no execution price to close the trade at"
+                )
+            sold = min(order.filled_quantity, trade.open_quantity)
+            price = order.average_price
+            pnl = ((price - trade.entry_price) * sold).quantize(positions.RUPEE_PLACES)
+            exit_price = positions.weighted_average(
+                trade.exit_price, trade.closed_quantity, price, sold
+            )
+            trade.record_exit(sold, exit_price, pnl, order, order.closed_at or timezone.now())
+            data = {"trade_id": trade.pk, "quantity": sold, "pnl": str(pnl), "repair": True}
+            self._change(order, EventKind.TRADE_CLOSED, data=data, trade=trade)
+        return trade
+
+    def link_trade_exit(self, trade_id, order_id):
+        """Link a closed trade to the sell order that closed it, named in its history."""
+        with transaction.atomic():
+            trade = Trade.objects.select_for_update().filter(pk=trade_id).first()
+            if trade is None:
+                raise OrderNotFound(f"no trade with id {trade_id}")
+            order = self._get(order_id, lock=True, account=trade.account)
+            if trade.exit_order_id == order.pk:
+                return trade
+            if trade.status != TradeStatus.CLOSED or trade.exit_order_id is not None:
+                raise InvalidTransition(f"trade {trade.pk} is not a closed trade without a sell")
+            if order.side != Side.SELL or order.base_symbol != trade.symbol:
+                raise ValidationError(
+                    f"order {order.broker_order_id} is not a sell of {trade.symbol}"
+                )
+            trade.exit_order = order
+            trade.updated_at = timezone.now()
+            trade.save(update_fields=["exit_order", "updated_at"])
+            data = {"trade_id": trade.pk, "repair": True}
+            self._change(order, EventKind.TRADE_CLOSED, data=data, trade=trade)
+        return trade
+
     # Broker ------------------------------------------------------------------
 
     def sync_with_broker(self, orders_api=None, broker_orders=None):

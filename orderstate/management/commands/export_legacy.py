@@ -29,15 +29,21 @@ class Command(BaseCommand):
             self._export_once(data_dir, account)
             return
         stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        while not stop.is_set():
-            try:
-                self._export_once(data_dir, account)
-            except CommandError as exc:
-                # A full disk or a permission change is logged and retried next round.
-                self.stderr.write(f"export failed: {exc}")
-            stop.wait(interval)
+        previous = {
+            signum: signal.signal(signum, lambda *_: stop.set())
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            while not stop.is_set():
+                try:
+                    self._export_once(data_dir, account)
+                except CommandError as exc:
+                    # A full disk or a permission change is logged and retried next round.
+                    self.stderr.write(f"export failed: {exc}")
+                stop.wait(interval)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         self.stdout.write("stopped")
 
     def _export_once(self, data_dir, account):
