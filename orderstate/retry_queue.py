@@ -82,8 +82,10 @@ def add(manager, symbol, ticker, qty, close, reason, metadata, now=None):
             except IntegrityError:
                 # Another process queued the symbol after our read: update theirs.
                 entry = _waiting(manager.account, base)
+        # A repeat that leaves out the ticker, close or reason keeps the recorded ones.
         for name, value in fields.items():
-            setattr(entry, name, value)
+            if value not in ("", None):
+                setattr(entry, name, value)
         entry.metadata = {**entry.metadata, **metadata}
         entry.retry_count += 1
         entry.last_retry_at = now
