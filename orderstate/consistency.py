@@ -197,9 +197,13 @@ def _stale_active_orders(now, max_days):
 # Repairs -------------------------------------------------------------------------
 
 
-def fix_problems(problems, now=None, actor=None):
-    """Repair what needs no guess; returns (fixed, remaining) lists of problems."""
-    fixed, remaining = [], []
+def fix_problems(problems, max_active_days=DEFAULT_MAX_ACTIVE_DAYS, now=None, actor=None):
+    """Repair what needs no guess; returns (fixed, remaining) lists of problems.
+
+    The remaining ones are found again after the repairs, since one repair can
+    settle another problem (a closed trade is no longer an unprotected position).
+    """
+    fixed, unrepaired = [], {}
     expired_accounts = set()
     for problem in problems:
         manager = OrderStateManager(source=EventSource.CLI, actor=actor, account=problem.account)
@@ -208,8 +212,19 @@ def fix_problems(problems, now=None, actor=None):
         except OrderStateError as exc:
             problem.message += f" (not repaired: {exc.detail})"
             repaired = False
-        (fixed if repaired else remaining).append(problem)
+        if repaired:
+            fixed.append(problem)
+        else:
+            unrepaired[_key(problem)] = problem
+    remaining = [
+        unrepaired.get(_key(problem), problem)
+        for problem in find_problems(max_active_days=max_active_days, now=now)
+    ]
     return fixed, remaining
+
+
+def _key(problem):
+    return (problem.code, problem.account, repr(sorted(problem.ids.items())))
 
 
 def _repair(manager, problem, now, expired_accounts):

@@ -25,7 +25,10 @@ class Command(BaseCommand):
         if max_active_days < 1:
             raise CommandError("--max-active-days must be at least 1")
         problems = find_problems(max_active_days=max_active_days)
-        fixed, remaining = fix_problems(problems) if fix else ([], problems)
+        if fix:
+            fixed, remaining = fix_problems(problems, max_active_days=max_active_days)
+        else:
+            fixed, remaining = [], problems
         if options["json"]:
             self._print_json(fixed, remaining)
         else:
