@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from orderstate.errors import OrderStateError
-from orderstate.legacy import ACTIVE_FILE, HISTORY_FILE, PENDING_FILE, Note, Rejection
+from orderstate.legacy import ACTIVE_FILE, HISTORY_FILE, PENDING_FILE
+from orderstate.legacy_records import Note, Rejection
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventSource, FailedOrder, Order, Trade
 from orderstate.validation import parse_symbol
