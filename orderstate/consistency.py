@@ -55,7 +55,8 @@ def _open_trades():
 def _sells_executed_with_trade_open(now):
     open_trades = _open_trades()
     problems = []
-    executed_sells = Order.objects.sells().filter(status=Status.EXECUTED)
+    symbols = {symbol for _, symbol in open_trades}
+    executed_sells = Order.objects.sells().filter(status=Status.EXECUTED, base_symbol__in=symbols)
     for order in executed_sells.order_by("closed_at", "id"):
         trade = open_trades.get((order.account, order.base_symbol))
         sold_at = order.closed_at or order.placed_at

@@ -26,6 +26,7 @@ KINDS = {
     ACTIVE_FILE: "active_sell_orders",
 }
 PROGRESS_MINIMUM = 200
+CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
 
 
 class ImportAborted(Exception):
@@ -124,11 +125,20 @@ def _record(report, kind, record, existing, wanted, write):
     report.imported[kind] += 1
 
 
+def _existing_orders(account, order_ids):
+    """Orders already here, by broker id: one query per chunk instead of one per record."""
+    found = {}
+    for start in range(0, len(order_ids), CHUNK):
+        chunk = order_ids[start : start + CHUNK]
+        for order in Order.objects.filter(account=account, broker_order_id__in=chunk):
+            found[order.broker_order_id] = order
+    return found
+
+
 def _import_orders(manager, orders, report, progress):
+    present = _existing_orders(manager.account, [record.order_id for record in orders])
     for record in orders:
-        existing = Order.objects.filter(
-            account=manager.account, broker_order_id=record.order_id
-        ).first()
+        existing = present.get(record.order_id)
         wanted = {
             "side": record.side,
             "base_symbol": record.base_symbol,
@@ -164,10 +174,11 @@ def _import_orders(manager, orders, report, progress):
 
 
 def _import_trades(manager, trades, report, progress):
+    present = {}
+    for trade in Trade.objects.filter(account=manager.account).order_by("-id"):
+        present[(trade.symbol, trade.entry_time)] = trade
     for record in trades:
-        existing = Trade.objects.filter(
-            account=manager.account, symbol=record.symbol, entry_time=record.entry_time
-        ).first()
+        existing = present.get((record.symbol, record.entry_time))
         wanted = {
             "status": record.status,
             "quantity": record.quantity,
@@ -198,12 +209,11 @@ def _import_trades(manager, trades, report, progress):
 
 
 def _import_failed(manager, failed, report, progress):
+    present = {}
+    for entry in FailedOrder.objects.filter(account=manager.account).order_by("-id"):
+        present[(entry.symbol, entry.first_failed_at)] = entry
     for record in failed:
-        existing = FailedOrder.objects.filter(
-            account=manager.account,
-            symbol=parse_symbol(record.symbol)[1],
-            first_failed_at=record.first_failed_at,
-        ).first()
+        existing = present.get((parse_symbol(record.symbol)[1], record.first_failed_at))
         wanted = {
             "quantity": record.quantity,
             "retry_count": record.retry_count,
