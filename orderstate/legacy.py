@@ -125,7 +125,7 @@ def read_legacy(pending_path=None, history_path=None, active_path=None):
     orders = _parse_all(data, raw_orders, PENDING_FILE, parse_order)
     snapshot = []
     for key, record in (active or {}).items():
-        parsed = _parse_one(data, ACTIVE_FILE, key, lambda r, f, i: parse_active(i, r, f), record)
+        parsed = _parse_one(data, ACTIVE_FILE, key, parse_active, record)
         if parsed is not None:
             snapshot.append(parsed)
     orders = _unique_orders(data, orders, raw_orders)

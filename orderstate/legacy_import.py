@@ -46,7 +46,6 @@ class ImportReport:
     imported: Counter = field(default_factory=Counter)
     present: Counter = field(default_factory=Counter)
     changed: list = field(default_factory=list)
-    dry_run: bool = False
 
     def skipped(self):
         counts = Counter(KINDS.get(rejection.file, rejection.file) for rejection in self.rejections)
@@ -84,7 +83,6 @@ def import_legacy(data, *, account, dry_run=False, strict=False, stream=None):
     report = ImportReport(
         read=data.read, sides=data.sides, notes=data.notes, rejections=list(data.rejections)
     )
-    report.dry_run = dry_run
     report.present["active_sell_orders"] = data.snapshot_merged
     manager = OrderStateManager(source=EventSource.IMPORT, account=account)
     with transaction.atomic():

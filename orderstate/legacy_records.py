@@ -376,8 +376,8 @@ def parse_failed(record, file, index):
     return failed, notes
 
 
-def parse_active(base_key, record, file):
-    """An entry of the sell engine's snapshot, as an OrderRecord of an active SELL."""
+def parse_active(record, file, base_key):
+    """An entry of the sell engine's snapshot (keyed by base symbol), as an active SELL."""
     if not isinstance(record, dict):
         raise RecordError(f"not an object but {type(record).__name__}")
     notes = []
