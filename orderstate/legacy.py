@@ -108,6 +108,12 @@ def read_legacy(pending_path=None, history_path=None, active_path=None):
     pending = _load(pending_path, data, dict | list)
     history = _load(history_path, data, dict)
     active = _load(active_path, data, dict)
+    for path, document, known in (
+        (pending_path, pending, {"orders"}),
+        (history_path, history, {"trades", "failed_orders", "last_run"}),
+    ):
+        for key in sorted(set(document or {}) - known if isinstance(document, dict) else ()):
+            data.note(Path(path).name, None, f"top-level key {key!r} is not imported")
     raw_orders = pending if isinstance(pending, list) else (pending or {}).get("orders")
     raw_orders = _as_list(raw_orders, pending_path, "orders")
     raw_trades = _as_list((history or {}).get("trades"), history_path, "trades")

@@ -18,6 +18,9 @@ from orderstate.validation import parse_order_id, parse_quantity, parse_symbol
 
 IST = ZoneInfo("Asia/Kolkata")
 FLOAT_NOISE = Decimal("0.000001")
+# Kotak Neo's words for order types and varieties, as some bot versions stored them.
+BROKER_WORDS = {"MKT": "MARKET", "L": "LIMIT", "LMT": "LIMIT", "SL-L": "SL", "NORMAL": "REGULAR"}
+BROKER_TIME_FORMATS = ("%d-%b-%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S")
 
 ORDER_FIELDS = {
     "order_id", "symbol", "ticker", "qty", "order_type", "variety", "price", "placed_at",
@@ -159,16 +162,46 @@ def _money(value, name):
 
 
 def _time(value, name):
-    """Aware datetime; the old files wrote naive ISO text in IST."""
+    """Aware datetime; the old files wrote naive ISO text in IST (or the broker's format)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
         raise RecordError(f"{name}: {value!r} is not an ISO date-time")
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise RecordError(f"{name}: {value!r} is not an ISO date-time") from None
+    moment = _parse_time(value.strip())
+    if moment is None:
+        raise RecordError(f"{name}: {value!r} is not an ISO date-time")
     return moment.replace(tzinfo=IST) if moment.tzinfo is None else moment
+
+
+def _parse_time(text):
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for layout in BROKER_TIME_FORMATS:
+        try:
+            return datetime.strptime(text, layout)
+        except ValueError:
+            continue
+    return None
+
+
+def _is_zero(value):
+    """The old bot wrote 0 for "no price" on market orders and unknown closes."""
+    try:
+        return not isinstance(value, bool) and Decimal(str(value).strip()) == 0
+    except (InvalidOperation, ValueError):
+        return False
+
+
+def _optional_price(record, key, notes, metadata):
+    """A price, or None for null or 0 (kept in metadata so the export writes 0 back)."""
+    value = record.get(key)
+    if _is_zero(value):
+        notes.append(f"{key} {value} read as no {key}")
+        metadata[key] = _json_ready(value)
+        return None
+    return _decimal(value, key, 2, notes)
 
 
 def _quantity(value, name, *, allow_zero=False):
@@ -212,6 +245,9 @@ def _choice(value, choices, name, default, notes_out):
     if not text:
         notes_out.append(f"{name} missing, taken as {default}")
         return default
+    if text in BROKER_WORDS and BROKER_WORDS[text] in choices.values:
+        notes_out.append(f"{name} {value!r} read as {BROKER_WORDS[text]}")
+        return BROKER_WORDS[text]
     if text not in choices.values:
         raise RecordError(f"{name}: {value!r} is not one of {', '.join(choices.values)}")
     return text
@@ -242,7 +278,8 @@ def parse_order(record, file, index):
     order_id = _order_id(record.get("order_id"))
     trading, _base = _symbol(record.get("symbol"))
     quantity = _quantity(record.get("qty"), "qty")
-    price = _decimal(record.get("price"), "price", 2, notes)
+    metadata = _json_ready(_extras(record, ORDER_FIELDS))
+    price = _optional_price(record, "price", notes, metadata)
     default_type = OrderType.MARKET if price is None else OrderType.LIMIT
     order_type = _choice(record.get("order_type"), OrderType, "order_type", default_type, notes)
     if price is None and order_type in (OrderType.LIMIT, OrderType.SL):
@@ -257,6 +294,9 @@ def parse_order(record, file, index):
         filled = quantity
     if status == Status.PARTIALLY_FILLED and filled == 0:
         raise RecordError("status PARTIALLY_FILLED with executed_qty 0")
+    if status == Status.PARTIALLY_FILLED and filled == quantity:
+        notes.append(f"PARTIALLY_FILLED with all {quantity} filled: taken as EXECUTED")
+        status = Status.EXECUTED
     if status in (Status.PENDING, Status.OPEN) and filled:
         notes.append(f"{status} with executed_qty {filled}: taken as PARTIALLY_FILLED")
         status = Status.PARTIALLY_FILLED
@@ -270,7 +310,6 @@ def parse_order(record, file, index):
     side = _text(record.get("side")).upper() or None
     if side is not None and side not in Side.values:
         raise RecordError(f"side: {record.get('side')!r} is not BUY or SELL")
-    metadata = _json_ready(_extras(record, ORDER_FIELDS))
     order = OrderRecord(
         file=file,
         index=index,
@@ -359,19 +398,21 @@ def parse_failed(record, file, index):
     status = _text(record.get("status")).upper() or FailedOrderStatus.WAITING
     if status not in FailedOrderStatus.values:
         raise RecordError(f"status: unknown failed-order status {record.get('status')!r}")
+    metadata = _json_ready(_extras(record, FAILED_FIELDS))
+    close = _optional_price(record, "close", notes, metadata)
     failed = FailedRecord(
         file=file,
         index=index,
         symbol=trading,
         ticker=_text(record.get("ticker"))[:40],
         quantity=_quantity(record.get("qty"), "qty"),
-        close=_decimal(record.get("close"), "close", 2, notes),
+        close=close,
         reason=_text(record.get("reason"))[:2000],
         first_failed_at=first_failed_at,
         retry_count=_quantity(record.get("retry_count") or 0, "retry_count", allow_zero=True),
         last_retry_at=_time(record.get("last_retry_attempt"), "last_retry_attempt"),
         status=status,
-        metadata=_json_ready(_extras(record, FAILED_FIELDS)),
+        metadata=metadata,
     )
     return failed, notes
 

@@ -49,7 +49,7 @@ def pending_order(order):
         "qty": order.quantity,
         "order_type": order.order_type,
         "variety": order.variety,
-        "price": _number(order.price),
+        "price": _number(order.price) if order.price is not None else order.metadata.get("price"),
         "placed_at": legacy_time(order.placed_at),
         "last_status_check": legacy_time(order.last_synced_at),
         "status": order.status,
@@ -120,7 +120,11 @@ def failed_order(entry):
         "symbol": entry.trading_symbol or entry.symbol,
         "ticker": entry.ticker,
         "qty": entry.quantity,
-        "close": _number(entry.reference_price),
+        "close": (
+            _number(entry.reference_price)
+            if entry.reference_price is not None
+            else entry.metadata.get("close")
+        ),
         "reason": entry.reason,
         "first_failed_at": legacy_time(entry.first_failed_at),
         "retry_count": entry.retry_count,

@@ -406,3 +406,57 @@ def test_progress_bar_is_silent_when_not_a_terminal():
     for _ in range(500):
         progress.step()
     assert stream.getvalue() == ""
+
+
+# Variants some bot versions wrote ----------------------------------------------------------
+
+
+@pytest.fixture
+def variant_dir(tmp_path):
+    pending = {
+        "last_updated": "2026-10-23T16:00:00",
+        "orders": [
+            {"order_id": 251023000501, "symbol": "BEL-EQ", "ticker": "BEL.NS", "qty": 100,
+             "order_type": "MKT", "variety": "AMO", "price": 0.0,
+             "placed_at": "23-Oct-2026 16:00:05", "last_status_check": None,
+             "status": "PENDING", "rejection_reason": None, "check_count": 0,
+             "executed_qty": 0},
+            {"order_id": "251023000502", "symbol": "BEL-EQ", "ticker": "BEL.NS", "qty": 100,
+             "order_type": "L", "variety": "NORMAL", "price": 301.45,
+             "placed_at": "2026-10-23 09:20:00", "status": "PARTIALLY_FILLED",
+             "executed_qty": 100},
+        ],
+    }  # fmt: skip
+    history = {
+        "trades": [],
+        "failed_orders": [
+            {"symbol": "NTPC-EQ", "ticker": "NTPC.NS", "close": 0, "qty": 15,
+             "reason": "insufficient_balance", "first_failed_at": "2026-10-23T16:00:09"},
+        ],
+    }  # fmt: skip
+    (tmp_path / "pending_orders.json").write_text(json.dumps(pending))
+    (tmp_path / "trades_history.json").write_text(json.dumps(history))
+    return tmp_path
+
+
+def test_broker_words_zero_prices_and_broker_times_are_read(variant_dir):
+    output = run_import(data_dir=variant_dir)
+    amo = Order.objects.get(broker_order_id="251023000501")
+    assert (amo.order_type, amo.price, amo.side) == ("MARKET", None, "BUY")
+    assert amo.placed_at.isoformat() == "2026-10-23T10:30:05+00:00"
+    sell = Order.objects.get(broker_order_id="251023000502")
+    assert (sell.order_type, sell.variety, sell.status) == ("LIMIT", "REGULAR", "EXECUTED")
+    assert FailedOrder.objects.get().reference_price is None
+    assert "order_type 'MKT' read as MARKET" in output
+    assert "PARTIALLY_FILLED with all 100 filled: taken as EXECUTED" in output
+    assert "top-level key 'last_updated' is not imported" in output
+
+
+def test_zero_prices_are_written_back_as_zero(variant_dir, tmp_path):
+    run_import(data_dir=variant_dir)
+    call_command("export_legacy", data_dir=tmp_path / "out", stdout=io.StringIO())
+    pending = json.loads((tmp_path / "out" / "pending_orders.json").read_text())
+    amo = next(o for o in pending["orders"] if o["order_id"] == "251023000501")
+    assert amo["price"] == 0.0
+    history = json.loads((tmp_path / "out" / "trades_history.json").read_text())
+    assert history["failed_orders"][0]["close"] == 0
