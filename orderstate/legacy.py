@@ -136,7 +136,8 @@ def read_legacy(pending_path=None, history_path=None, active_path=None):
             snapshot.append(parsed)
     orders = _unique_orders(data, orders, raw_orders)
     trades = _unique_trades(data, trades)
-    orders = _merge_snapshot(data, orders, snapshot)
+    trades = _exit_times(data, trades, orders)
+    orders = _merge_snapshot(data, orders, snapshot, trades)
     orders = _infer_sides(data, orders, trades, snapshot)
     data.orders = _one_active_sell_per_symbol(data, orders, snapshot)
     data.trades = _merge_open_entries(data, trades)
@@ -220,11 +221,44 @@ def _unique_trades(data, trades):
     return kept
 
 
-def _merge_snapshot(data, orders, snapshot):
+def _exit_times(data, trades, orders):
+    """A closed trade without exit_time takes its sell order's last status check."""
+    by_id = {order.order_id: order for order in orders}
+    kept = []
+    for trade in trades:
+        if trade.status == TradeStatus.CLOSED and trade.exit_time is None:
+            sell = by_id.get(trade.exit_order_id)
+            if sell is None:
+                data.reject(trade.file, trade.index, "closed trade without exit_time")
+                continue
+            trade.exit_time = sell.last_synced_at or sell.placed_at
+            data.note(
+                trade.file,
+                trade.index,
+                f"exit_time missing, taken from sell {sell.order_id}: {trade.exit_time}",
+            )
+        kept.append(trade)
+    return kept
+
+
+def _merge_snapshot(data, orders, snapshot, trades):
     """The sell engine's snapshot is the newest word on its orders' prices."""
     by_id = {order.order_id: order for order in orders}
+    closed_by = {
+        trade.exit_order_id: trade
+        for trade in trades
+        if trade.status == TradeStatus.CLOSED and trade.exit_order_id
+    }
     for entry in snapshot:
         order = by_id.get(entry.order_id)
+        if entry.order_id in closed_by:
+            data.reject(
+                entry.file,
+                entry.index,
+                f"order {entry.order_id} closed the {entry.base_symbol} trade at index "
+                f"{closed_by[entry.order_id].index} of {HISTORY_FILE}; not active",
+            )
+            continue
         if order is None:
             data.note(entry.file, entry.index, f"order {entry.order_id} only in the snapshot")
             orders.append(entry)

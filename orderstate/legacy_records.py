@@ -358,8 +358,6 @@ def parse_trade(record, file, index):
     if status == TradeStatus.CLOSED:
         if exit_price is None:
             raise RecordError("closed trade without exit_price")
-        if exit_time is None:
-            raise RecordError("closed trade without exit_time")
         if pnl is None:
             pnl = ((exit_price - entry_price) * quantity).quantize(Decimal("0.01"))
             notes.append(f"pnl missing, computed as {pnl}")

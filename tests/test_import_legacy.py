@@ -263,7 +263,8 @@ def messy(db):
         "trades_history.json trades[7]: entry_price: missing or null",
         "trades_history.json failed_orders[1]: older failed order for SBIN",
         "trades_history.json failed_orders[3]: first_failed_at: missing",
-        "active_sell_orders.json[ITC]: order 251013000502 is EXECUTED in pending_orders.json",
+        "active_sell_orders.json[ITC]: order 251013000502 closed the ITC trade at index 2",
+        "active_sell_orders.json[SBIN]: order 251023000019 is REJECTED in pending_orders.json",
     ],
 )
 def test_messy_records_are_listed_with_file_index_and_reason(messy, expected):
@@ -314,6 +315,13 @@ def test_open_re_entries_become_one_position(messy):
     assert trade.quantity == 12
     assert trade.entry_price == Decimal("1608.4667")  # (8 * 1622.40 + 4 * 1580.60) / 12
     assert [entry["qty"] for entry in trade.metadata["legacy_entries"]] == [8, 4]
+
+
+def test_closed_trade_without_exit_time_takes_its_sells_last_check(messy):
+    assert (
+        Trade.objects.get(symbol="ITC").exit_time.isoformat() == "2026-10-20T09:42:44.581230+00:00"
+    )
+    assert "exit_time missing, taken from sell 251013000502" in messy
 
 
 def test_closed_trade_without_pnl_gets_it_computed_and_noted(messy):
