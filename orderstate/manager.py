@@ -59,6 +59,7 @@ ORDER_SOURCE_FOR_EVENT = {
 # Fields whose difference makes a repeated registration a different order.
 IDENTITY_FIELDS = ("side", "base_symbol", "quantity", "price", "trigger_price", "order_type")
 AVERAGE_PLACES = positions.AVERAGE_PLACES
+MAX_AMOUNT = Decimal("1e15")  # fits Trade.realised_pnl (18 digits, 2 decimals)
 
 
 def _metadata(value):
@@ -913,6 +914,8 @@ def _amount(value, name):
         raise ValidationError(f"{name}: {value!r} is not a number") from None
     if isinstance(value, bool) or not amount.is_finite():
         raise ValidationError(f"{name}: {value!r} is not a finite number")
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValidationError(f"{name}: {amount} is beyond ±{MAX_AMOUNT}")
     return amount.quantize(positions.RUPEE_PLACES)
 
 

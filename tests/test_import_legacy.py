@@ -424,24 +424,48 @@ def variant_dir(tmp_path):
     pending = {
         "last_updated": "2026-10-23T16:00:00",
         "orders": [
-            {"order_id": 251023000501, "symbol": "BEL-EQ", "ticker": "BEL.NS", "qty": 100,
-             "order_type": "MKT", "variety": "AMO", "price": 0.0,
-             "placed_at": "23-Oct-2026 16:00:05", "last_status_check": None,
-             "status": "PENDING", "rejection_reason": None, "check_count": 0,
-             "executed_qty": 0},
-            {"order_id": "251023000502", "symbol": "BEL-EQ", "ticker": "BEL.NS", "qty": 100,
-             "order_type": "L", "variety": "NORMAL", "price": 301.45,
-             "placed_at": "2026-10-23 09:20:00", "status": "PARTIALLY_FILLED",
-             "executed_qty": 100},
+            {
+                "order_id": 251023000501,
+                "symbol": "BEL-EQ",
+                "ticker": "BEL.NS",
+                "qty": 100,
+                "order_type": "MKT",
+                "variety": "AMO",
+                "price": 0.0,
+                "placed_at": "23-Oct-2026 16:00:05",
+                "last_status_check": None,
+                "status": "PENDING",
+                "rejection_reason": None,
+                "check_count": 0,
+                "executed_qty": 0,
+            },
+            {
+                "order_id": "251023000502",
+                "symbol": "BEL-EQ",
+                "ticker": "BEL.NS",
+                "qty": 100,
+                "order_type": "L",
+                "variety": "NORMAL",
+                "price": 301.45,
+                "placed_at": "2026-10-23 09:20:00",
+                "status": "PARTIALLY_FILLED",
+                "executed_qty": 100,
+            },
         ],
-    }  # fmt: skip
+    }
     history = {
         "trades": [],
         "failed_orders": [
-            {"symbol": "NTPC-EQ", "ticker": "NTPC.NS", "close": 0, "qty": 15,
-             "reason": "insufficient_balance", "first_failed_at": "2026-10-23T16:00:09"},
+            {
+                "symbol": "NTPC-EQ",
+                "ticker": "NTPC.NS",
+                "close": 0,
+                "qty": 15,
+                "reason": "insufficient_balance",
+                "first_failed_at": "2026-10-23T16:00:09",
+            },
         ],
-    }  # fmt: skip
+    }
     (tmp_path / "pending_orders.json").write_text(json.dumps(pending))
     (tmp_path / "trades_history.json").write_text(json.dumps(history))
     return tmp_path
@@ -468,3 +492,23 @@ def test_zero_prices_are_written_back_as_zero(variant_dir, tmp_path):
     assert amo["price"] == 0.0
     history = json.loads((tmp_path / "out" / "trades_history.json").read_text())
     assert history["failed_orders"][0]["close"] == 0
+
+
+def test_import_trade_refuses_a_pnl_beyond_the_column(importer):
+    with pytest.raises(ValidationError, match="realised_pnl"):
+        importer.import_trade(
+            "TCS",
+            qty=5,
+            entry_price="3890",
+            entry_time=timezone.now(),
+            status="CLOSED",
+            exit_price="4050",
+            exit_time=timezone.now(),
+            realised_pnl="1e16",
+        )
+    assert not Trade.objects.exists()
+
+
+def test_account_name_is_checked(db):
+    with pytest.raises(CommandError, match="--account"):
+        run_import(data_dir=CLEAN, account="x" * 65)

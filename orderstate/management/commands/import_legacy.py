@@ -33,6 +33,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, data_dir, pending, history, active, account, dry_run, strict, **_):
+        if not account.strip() or len(account) > 64:
+            raise CommandError("--account must be 1 to 64 characters")
         paths = {
             "pending": _path(pending, data_dir, PENDING_FILE),
             "history": _path(history, data_dir, HISTORY_FILE),
