@@ -260,7 +260,11 @@ def _merge_snapshot(data, orders, snapshot, trades):
             )
             continue
         if order is None:
-            data.note(entry.file, entry.index, f"order {entry.order_id} only in the snapshot")
+            message = f"order {entry.order_id} only in the snapshot"
+            if entry.placed_at is None:
+                entry.placed_at = datetime.now(IST)
+                message += "; placed_at missing, taken as now"
+            data.note(entry.file, entry.index, message)
             orders.append(entry)
             by_id[entry.order_id] = entry
             continue

@@ -7,6 +7,7 @@ writes an `OrderEvent`. A failure anywhere rolls the whole change back.
 
 import json
 import logging
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -573,8 +574,10 @@ class OrderStateManager:
         status = parse_status(status)
         filled = parse_quantity(recorded.get("filled_qty", 0), "filled_qty", allow_zero=True)
         _check_recorded_fill(status, filled, fields["quantity"])
-        last_synced_at = recorded.get("last_synced_at")
+        placed_at = _moment(placed_at, "placed_at")
+        last_synced_at = _moment(recorded.get("last_synced_at"), "last_synced_at", optional=True)
         fields.update(
+            placed_at=placed_at,
             status=status,
             filled_quantity=filled,
             average_price=parse_optional_price(
@@ -609,7 +612,7 @@ class OrderStateManager:
         base = parse_symbol(symbol)[1]
         status = parse_choice(status, TradeStatus, "status")
         exit_price = parse_optional_price(recorded.get("exit_price"), "exit_price", places=4)
-        exit_time = recorded.get("exit_time")
+        exit_time = _moment(recorded.get("exit_time"), "exit_time", optional=True)
         closed = status == TradeStatus.CLOSED
         if closed != (exit_price is not None and exit_time is not None):
             raise ValidationError(
@@ -622,7 +625,7 @@ class OrderStateManager:
             "ticker": (recorded.get("ticker") or "").strip()[:40],
             "quantity": parse_quantity(qty),
             "entry_price": parse_price(entry_price, "entry_price", places=4),
-            "entry_time": entry_time,
+            "entry_time": _moment(entry_time, "entry_time"),
             "status": status,
             "exit_price": exit_price,
             "exit_time": exit_time,
@@ -672,11 +675,11 @@ class OrderStateManager:
             "quantity": parse_quantity(qty),
             "reference_price": parse_optional_price(recorded.get("close"), "close"),
             "reason": parse_reason(recorded.get("reason"), max_length=2000),
-            "first_failed_at": first_failed_at,
+            "first_failed_at": _moment(first_failed_at, "first_failed_at"),
             "retry_count": parse_quantity(
                 recorded.get("retry_count", 0), "retry_count", allow_zero=True
             ),
-            "last_retry_at": recorded.get("last_retry_at"),
+            "last_retry_at": _moment(recorded.get("last_retry_at"), "last_retry_at", optional=True),
             "status": status,
             "metadata": _metadata(recorded.get("metadata") or {}),
             "updated_at": timezone.now(),
@@ -902,6 +905,17 @@ def _check_recorded_fill(status, filled, quantity):
             f"filled_qty: {filled} of {quantity} does not fit status {status}",
             fields={"filled_qty": [f"does not fit {status}"]},
         )
+
+
+def _moment(value, name, *, optional=False):
+    """A recorded time: timezone-aware, so history is never shifted by the server's zone."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise ValidationError(
+            f"{name}: must be a timezone-aware date-time", fields={name: ["aware datetime"]}
+        )
+    return value
 
 
 def _amount(value, name):

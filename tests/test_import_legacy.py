@@ -512,3 +512,19 @@ def test_import_trade_refuses_a_pnl_beyond_the_column(importer):
 def test_account_name_is_checked(db):
     with pytest.raises(CommandError, match="--account"):
         run_import(data_dir=CLEAN, account="x" * 65)
+
+
+def test_import_verbs_refuse_naive_or_missing_times(importer):
+    with pytest.raises(ValidationError, match="placed_at: must be a timezone-aware"):
+        importer.import_order(
+            "TCS",
+            "X-1",
+            side="BUY",
+            qty=5,
+            status="PENDING",
+            placed_at=datetime(2026, 10, 5, 16, 0),
+            order_type="MARKET",
+        )
+    with pytest.raises(ValidationError, match="entry_time"):
+        importer.import_trade("TCS", qty=5, entry_price="3890", entry_time=None, status="OPEN")
+    assert counts() == (0, 0, 0, 0)
