@@ -50,4 +50,6 @@ class DatabaseUnavailableMiddleware:
         else:
             response = HttpResponse(UNAVAILABLE_PAGE, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        # Logged above with its cause; stop django.request adding a second line.
+        response._has_been_logged = True
         return response
