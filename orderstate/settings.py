@@ -181,6 +181,15 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+# drf-spectacular's Swagger page loads its bundle from a CDN and starts it with an
+# inline script; only that page gets a policy allowing both.
+CONTENT_SECURITY_POLICY_BY_PATH = {
+    "/api/docs/": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://cdn.jsdelivr.net; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    ),
+}
 MIDDLEWARE += [
     "orderstate.security.ContentSecurityPolicyMiddleware",
     "orderstate.middleware.DatabaseUnavailableMiddleware",

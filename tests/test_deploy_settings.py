@@ -106,3 +106,16 @@ def test_make_serve_keeps_its_generated_secret_out_of_git():
         ["git", "check-ignore", "var/secret_key"], cwd=ROOT, capture_output=True, text=True
     )
     assert ignored.returncode == 0
+
+
+def test_api_docs_page_gets_its_own_policy_and_dashboard_pages_do_not(rf):
+    from django.http import HttpResponse
+
+    from orderstate.security import ContentSecurityPolicyMiddleware
+
+    middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse("<p>page</p>"))
+    docs = middleware(rf.get("/api/docs/"))["Content-Security-Policy"]
+    dashboard = middleware(rf.get("/orders/"))["Content-Security-Policy"]
+    assert "https://cdn.jsdelivr.net" in docs
+    assert "unsafe-inline" not in dashboard
+    assert "cdn.jsdelivr.net" not in dashboard

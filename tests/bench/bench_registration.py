@@ -292,9 +292,20 @@ def main():
     print_table(engines)
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def print_table(engines):
     print(
-        f"Registrations per second ({platform.processor() or platform.machine()}, "
+        f"Registrations per second ({cpu_name()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()})"
     )
     header = (
