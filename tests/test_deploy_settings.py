@@ -119,3 +119,30 @@ def test_api_docs_page_gets_its_own_policy_and_dashboard_pages_do_not(rf):
     assert "https://cdn.jsdelivr.net" in docs
     assert "unsafe-inline" not in dashboard
     assert "cdn.jsdelivr.net" not in dashboard
+
+
+def test_whitenoise_serves_hashed_static_files_with_a_long_cache(tmp_path):
+    (tmp_path / "static_settings.py").write_text(
+        "from orderstate.settings import *  # noqa: F403\n"
+        f"STATIC_ROOT = {str(tmp_path / 'collected')!r}\n"
+    )
+    env = production_env(tmp_path, DJANGO_SETTINGS_MODULE="static_settings")
+    env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{ROOT}"
+    collected = manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    assert collected.returncode == 0, collected.stderr
+    probe = (
+        "import django; django.setup()\n"
+        "from django.templatetags.static import static\n"
+        "from django.test import Client\n"
+        "url = static('admin/css/base.css')\n"
+        "response = Client().get(url, secure=True, HTTP_HOST='orders.example.com')\n"
+        "print(url, response.status_code, response['Cache-Control'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    url, status, cache_control = result.stdout.split(" ", 2)
+    assert url.startswith("/static/admin/css/base.") and url != "/static/admin/css/base.css"
+    assert status == "200"
+    assert "immutable" in cache_control
