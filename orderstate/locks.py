@@ -9,6 +9,7 @@ is taken over.
 import hashlib
 import os
 import socket
+import threading
 import uuid
 from contextlib import contextmanager
 from datetime import timedelta
@@ -19,16 +20,28 @@ from django.utils import timezone
 
 from orderstate.models import InstanceLock
 
+# Names this thread holds. PostgreSQL advisory locks are re-entrant within a
+# session, so without this a nested attempt on the same connection would win.
+_held = threading.local()
+
 
 @contextmanager
 def single_instance(name):
-    """Yield True while holding the lock called `name`, False when another process holds it."""
-    if connection.vendor == "postgresql":
-        with _advisory_lock(name) as acquired:
-            yield acquired
-    else:
-        with _row_lock(name) as acquired:
-            yield acquired
+    """Yield True while holding the lock called `name`, False when another holder has it."""
+    held = _held.__dict__.setdefault("names", set())
+    if name in held:
+        yield False
+        return
+    lock = _advisory_lock if connection.vendor == "postgresql" else _row_lock
+    with lock(name) as acquired:
+        if not acquired:
+            yield False
+            return
+        held.add(name)
+        try:
+            yield True
+        finally:
+            held.discard(name)
 
 
 def advisory_key(name):

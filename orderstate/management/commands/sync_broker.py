@@ -6,6 +6,7 @@ retried later (with backoff) instead of killing the process.
 """
 
 import json
+import logging
 import signal
 import time
 
@@ -18,6 +19,7 @@ from orderstate.models import EventSource, SyncOutcome
 from orderstate.sync import run_sync, summary
 
 MAX_BACKOFF = 300
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -49,14 +51,22 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, self.on_signal)
         failures = 0
         while not self.stopping:
-            run = self.handle_one_run()
-            failures = failures + 1 if run.outcome == SyncOutcome.FAILED else 0
+            # A long-lived process: drop a connection the server has closed meanwhile.
+            close_old_connections()
+            try:
+                run = self.handle_one_run()
+            except Exception:
+                # The database itself failed (the broker's failures are in the run):
+                # log it and try again after the backoff, as sendalerts does.
+                log.exception("sync_broker: run crashed")
+                failures += 1
+            else:
+                failures = failures + 1 if run.outcome == SyncOutcome.FAILED else 0
             self.wait(self.pause_after(failures))
         self.stdout.write("sync_broker: stopped")
 
     def handle_one_run(self):
-        """One sync; a crash in it is reported, never the end of the loop."""
-        close_old_connections()
+        """One sync, reported on one line; a broker failure is in the run, not raised."""
         run = run_sync(broker=self.broker, dry_run=self.options["dry_run"], source=EventSource.SYNC)
         if run.outcome == SyncOutcome.SKIPPED:
             self.stderr.write("sync_broker: another sync is running; this run was skipped")
