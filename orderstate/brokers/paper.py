@@ -3,10 +3,11 @@
 Its book lives in the database (`PaperOrder`). Each fetch is one market step:
 the orders the bot registered are accepted into the book, orders we stopped
 tracking are cancelled in it, and every open order's market price takes one
-step of a seeded random walk. A limit buy fills when the market is at or below
-its price, a limit sell when at or above; market orders fill at once. Larger
-orders fill in parts over several steps, so partial fills show too. The same
-seed and the same orders give the same book, step for step.
+step of a seeded random walk that drifts towards its limit. A limit buy fills
+when the market is at or below its price, a limit sell when at or above;
+market orders fill at once. Larger orders fill in parts over several steps, so
+partial fills show too. The same seed and the same orders give the same book,
+step for step.
 """
 
 import random
@@ -21,7 +22,8 @@ from orderstate.positions import weighted_average
 from orderstate.states import ACTIVE, from_broker_status
 from orderstate.validation import parse_symbol
 
-STEP = Decimal("0.004")  # a step moves the price by up to 0.4%
+STEP = Decimal("0.004")  # a step moves the price by up to 0.4%...
+DRIFT = Decimal("0.001")  # ...plus 0.1% towards the order's limit, so the demo fills in minutes
 START_GAP = Decimal("0.006")  # limit orders start 0.6% away from their price
 TICK = Decimal("0.05")
 LOT_ORDERS = 5  # orders above this many shares fill in parts
@@ -75,7 +77,8 @@ class PaperBroker:
 
     def _step(self, paper):
         walk = random.Random(f"{self.seed}:{paper.order_id}:{paper.steps}")
-        move = Decimal(str(round(walk.uniform(-1, 1), 4))) * STEP
+        towards_limit = -1 if paper.side == Side.BUY else 1
+        move = Decimal(str(round(walk.uniform(-1, 1), 4))) * STEP + towards_limit * DRIFT
         paper.market_price = _tick(paper.market_price * (1 + move))
         paper.steps += 1
         limit = paper.price
