@@ -3,7 +3,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -95,6 +95,11 @@ def test_second_sync_skips_with_a_clear_message(executed_book):
     assert Order.objects.get(broker_order_id="7001").status == Status.PENDING
 
 
+def test_file_alone_replays_it(executed_book):
+    out, _ = sync_broker("--file", str(executed_book))
+    assert " replay ok " in out
+
+
 def test_file_needs_the_replay_broker(executed_book):
     with pytest.raises(CommandError, match="--broker replay"):
         sync_broker("--broker", "paper", "--file", str(executed_book))
@@ -134,9 +139,15 @@ def test_loop_keeps_going_through_broker_errors_and_stops_on_sigterm(tmp_path):
         "--interval",
         "0.1",
     )
-    time.sleep(3)
-    loop.send_signal(signal.SIGTERM)
-    out, err = loop.communicate(timeout=30)
+    watchdog = threading.Timer(120, loop.kill)  # a hung child must not hang the suite
+    watchdog.start()
+    try:
+        lines = [loop.stdout.readline(), loop.stdout.readline()]
+        loop.send_signal(signal.SIGTERM)
+        rest, err = loop.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+    out = "".join(lines) + rest
 
     assert loop.returncode == 0, err
     assert out.count(" failed ") >= 2

@@ -10,7 +10,6 @@ import logging
 import signal
 import time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
@@ -27,7 +26,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--broker", choices=BROKER_NAMES, help="default: ORDERSTATE_BROKER")
-        parser.add_argument("--file", help="order book JSON for --broker replay")
+        parser.add_argument("--file", help="order book JSON to replay (implies --broker replay)")
         parser.add_argument("--loop", action="store_true", help="run until SIGINT/SIGTERM")
         parser.add_argument("--interval", type=float, default=30.0, help="seconds between runs")
         parser.add_argument("--dry-run", action="store_true", help="report changes, write none")
@@ -36,8 +35,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["interval"] <= 0:
             raise CommandError("--interval must be more than zero seconds")
-        if options["file"] and (options["broker"] or settings.ORDERSTATE_BROKER) != "replay":
-            raise CommandError("--file goes with --broker replay")
+        if options["file"]:
+            if options["broker"] not in (None, "replay"):
+                raise CommandError("--file goes with --broker replay")
+            options["broker"] = "replay"
         self.options = options
         # One broker for the whole loop: Kotak logs in once, not once per run.
         self.broker = get_broker(options["broker"], file=options["file"])
@@ -74,6 +75,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(_as_json(run)))
         else:
             self.stdout.write(summary(run))
+        self.stdout.flush()
         return run
 
     def pause_after(self, failures):
