@@ -557,9 +557,16 @@ class OrderStateManager:
 
     def _broker_order_fields(self, bo):
         """Fields of a broker order as first seen: OPEN, or its final state if it never filled."""
-        price = bo.price if bo.price is not None and bo.price == bo.price.quantize(_TICK) else None
-        order_type = bo.order_type if price is not None else OrderType.MARKET
-        options = {"exchange": bo.exchange, "order_type": order_type, "variety": bo.variety}
+        price, trigger = _on_tick(bo.price), _on_tick(bo.trigger_price)
+        order_type = bo.order_type
+        if price is None and order_type in (OrderType.LIMIT, OrderType.SL):
+            order_type = OrderType.MARKET  # the book shows no usable limit price
+        options = {
+            "exchange": bo.exchange,
+            "order_type": order_type,
+            "variety": bo.variety,
+            "trigger_price": trigger,
+        }
         if bo.placed_at is not None:
             options["placed_at"] = bo.placed_at
         product = str(bo.raw.get("prod", "")).upper()
@@ -736,6 +743,11 @@ def _remainder_price(order, filled, average):
     value = average * filled - (order.average_price or 0) * order.filled_quantity
     price = (value / new).quantize(AVERAGE_PLACES)
     return price if price > 0 else average
+
+
+def _on_tick(price):
+    """A broker price an order can carry (two decimals), or None."""
+    return price if price is not None and price == price.quantize(_TICK) else None
 
 
 def _closing_status(status):

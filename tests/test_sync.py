@@ -267,6 +267,8 @@ def test_external_orders_are_recorded_with_their_state(bot):
     assert order(220621000000108).variety == Variety.AMO
     assert order(220621000000107).status == Status.PARTIALLY_FILLED
     assert order(220621000000112).price is None
+    stop_loss = order(220621000000106)
+    assert (stop_loss.order_type, stop_loss.trigger_price) == ("SL", Decimal("541.00"))
 
 
 def test_unknown_status_leaves_the_order_and_keeps_the_text(bot):

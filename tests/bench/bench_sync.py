@@ -4,8 +4,9 @@ Run: `make bench`, or `SECRET_KEY=x python tests/bench/bench_sync.py`. Uses a
 throwaway SQLite file; with BENCH_DATABASE_URL=postgres://... it also runs on a
 scratch database it creates next to that one (and drops afterwards).
 
-Prints, next to a yardstick measured in the same run (loading the same rows
-and stamping them all with one bulk UPDATE):
+Prints, next to yardsticks measured in the same run (loading the same rows and
+stamping them all with one bulk UPDATE; the least an order change can cost:
+lock, save and one event in a transaction):
 - seconds for a sync where nothing changed (target < 1 s on SQLite),
 - seconds for a sync where every order executed (target < 20 s),
 - queries per changed order, and the queries of the unchanged sync.
@@ -85,6 +86,8 @@ def run_here():
         f"sync, nothing changed                                {seconds:8.3f} s"
         f"  ({queries} queries; target < 1 s on SQLite)"
     )
+    per_second = bench.minimal_changes()
+    print(f"yardstick: minimal locked change + event, one transaction each {per_second:8,.0f} /s")
     seconds = bench.all_executed()
     print(
         f"sync, every order executed                           {seconds:8.3f} s"
@@ -168,6 +171,23 @@ class SyncBench:
         seconds = time.perf_counter() - started
         assert len(orders) == ORDERS
         return seconds
+
+    def minimal_changes(self, count=1000):
+        """Orders changed per second by the least a change can be: lock, save, one event."""
+        from django.db import transaction
+
+        from orderstate.models import Order, OrderEvent
+
+        self.reset(count, "M")
+        pks = list(Order.objects.values_list("pk", flat=True))
+        started = time.perf_counter()
+        for pk in pks:
+            with transaction.atomic():
+                order = Order.objects.select_for_update().get(pk=pk)
+                order.status = "CANCELLED"
+                order.save(update_fields=["status"])
+                OrderEvent.objects.create(order=order, kind="cancelled", source="sync")
+        return count / (time.perf_counter() - started)
 
     def unchanged(self):
         from django.db import connection
