@@ -92,6 +92,13 @@ def run_sync(
                 stats=empty_stats(),
                 error="another sync is running; skipped",
             )
+        # Holding the lock, no other run can be live: a RUNNING one was cut off
+        # (the process was killed) and is closed as such.
+        SyncRun.objects.filter(outcome=SyncOutcome.RUNNING).update(
+            outcome=SyncOutcome.FAILED,
+            finished_at=timezone.now(),
+            error="abandoned: the process ended during the run",
+        )
         run = SyncRun.objects.create(broker=name, dry_run=dry_run)
         try:
             broker = broker or get_broker(name)

@@ -443,6 +443,16 @@ def test_crash_between_orders_leaves_each_whole_and_records_the_run(bot, monkeyp
     assert run.stats["executed"] == 1
 
 
+def test_run_cut_off_by_a_killed_process_is_closed_by_the_next(bot):
+    killed = SyncRun.objects.create(broker="kotak")
+
+    bot.sync_with_broker(broker_orders=[])
+
+    killed.refresh_from_db()
+    assert killed.outcome == SyncOutcome.FAILED
+    assert "abandoned" in killed.error
+
+
 def test_order_registered_after_the_fetch_is_not_missing(bot):
     class LateRegistration:
         name = "test"
