@@ -152,6 +152,7 @@ class Order(models.Model):
             models.Index(fields=["base_symbol", "status"], name="order_symbol_status"),
             models.Index(fields=["updated_at"], name="order_updated"),
             models.Index(fields=["closed_at"], name="order_closed"),
+            models.Index(fields=["placed_at", "id"], name="order_placed"),
         ]
 
     def __str__(self):
@@ -263,6 +264,7 @@ class Trade(models.Model):
         indexes = [
             models.Index(fields=["status", "symbol"], name="trade_status_symbol"),
             models.Index(fields=["exit_time"], name="trade_exit_time"),
+            models.Index(fields=["status", "entry_time"], name="trade_status_entry"),
         ]
 
     def __str__(self):
