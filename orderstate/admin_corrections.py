@@ -57,16 +57,24 @@ def _ask(modeladmin, request, queryset, form, action, title, explanation, button
     return TemplateResponse(request, FORM_TEMPLATE, context)
 
 
-def _apply(modeladmin, request, objects, change, done):
+def order_label(order):
+    return f"{order.base_symbol} #{order.broker_order_id}"
+
+
+def entry_label(entry):
+    return f"{entry.symbol} (failed buy {entry.pk})"
+
+
+def _apply(modeladmin, request, objects, change, done, label=order_label):
     """Run `change(obj)` for each object; report successes and refusals separately."""
     changed, refused = [], []
     for obj in objects:
         try:
             change(obj)
         except OrderStateError as exc:
-            refused.append(f"{obj}: {exc.detail}")
+            refused.append(f"{label(obj)}: {exc.detail}")
         else:
-            changed.append(str(obj))
+            changed.append(label(obj))
     if changed:
         modeladmin.message_user(request, f"{done}: {', '.join(changed)}.", messages.SUCCESS)
     for line in refused:
@@ -153,13 +161,14 @@ def requeue_failed(modeladmin, request, queryset):
         queryset,
         lambda entry: manager_for(request, entry.account).requeue_failed_order(entry.pk),
         "Back in the retry queue",
+        label=entry_label,
     )
 
 
 @admin.action(description="Drop from the retry queue", permissions=["change"])
 def drop_failed(modeladmin, request, queryset):
     dropped = [
-        str(entry)
+        entry_label(entry)
         for entry in queryset
         if manager_for(request, entry.account).drop_failed_order(entry.pk)
     ]
