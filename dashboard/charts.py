@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 WIDTH = 600
 HEIGHT = 200
-TOP = 10
+TOP = 20
 BOTTOM = 30
 LEFT = 10
 GAP = 0.2
+# Above this many bars the value texts overlap; each bar's <title> still says it.
+MAX_BARS_WITH_VALUES = 12
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Bar:
     value_text: str
     negative: bool
     show_label: bool
+    value_y: float
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class BarChart:
     zero_y: float
     label_y: float
     empty: bool
+    show_values: bool
 
 
 def bar_chart(title, description, points, format_value, label_every=1):
@@ -59,6 +63,7 @@ def bar_chart(title, description, points, format_value, label_every=1):
                 value_text=format_value(value),
                 negative=value < 0,
                 show_label=index % label_every == 0,
+                value_y=round((zero_y - size - 4) if value >= 0 else (zero_y + size + 12), 2),
             )
         )
     return BarChart(
@@ -70,4 +75,5 @@ def bar_chart(title, description, points, format_value, label_every=1):
         zero_y=round(zero_y, 2),
         label_y=HEIGHT - 10,
         empty=not any(value for _, value in points),
+        show_values=len(points) <= MAX_BARS_WITH_VALUES,
     )

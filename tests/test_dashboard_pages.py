@@ -223,10 +223,10 @@ def test_trades_page_shows_entry_exit_pnl_and_holding(trader_client, closed_trad
 
 
 def test_sync_runs_page_lists_outcomes(trader_client, sync_run):
-    sync_run(stats={"checked": 3})
+    sync_run(stats={"checked": 3, "executed": 0, "errors": 1})
     sync_run(outcome=SyncOutcome.FAILED, error="timeout talking to broker")
     body = text(trader_client.get("/sync/"))
-    assert "timeout talking to broker" in body and "checked 3" in body
+    assert "timeout talking to broker" in body and "checked 3, errors 1" in body
 
 
 @pytest.fixture
@@ -257,3 +257,13 @@ def test_pages_run_a_bounded_number_of_queries(
 ):
     with django_assert_max_num_queries(most):
         assert trader_client.get(url).status_code == 200
+
+
+def test_chart_draws_losses_below_the_zero_line():
+    from dashboard.charts import bar_chart
+
+    chart = bar_chart("P&L", "", [("a", Decimal("100")), ("b", Decimal("-50"))], str)
+    gain, loss = chart.bars
+    assert gain.y + gain.height == chart.zero_y
+    assert loss.y == chart.zero_y and loss.negative
+    assert gain.height == 2 * loss.height

@@ -11,6 +11,7 @@ from dashboard.templatetags.dashboard_format import (
     inr,
     ist,
     pnl_class,
+    stats_summary,
 )
 
 
@@ -92,3 +93,8 @@ def test_durations_are_short():
 def test_age_counts_from_now():
     now = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
     assert age(now - timedelta(minutes=90), now) == "1h 30m"
+
+
+def test_stats_summary_lists_only_what_a_sync_counted():
+    assert stats_summary({"checked": 12, "executed": 0, "missing": 2}) == "checked 12, missing 2"
+    assert stats_summary({}) == "—"

@@ -117,3 +117,10 @@ def duration(value):
     if not isinstance(value, timedelta):
         return "—"
     return short_duration(value)
+
+
+@register.filter
+def stats_summary(stats):
+    """A sync's non-zero figures as 'checked 12, executed 2'; — when nothing counted."""
+    figures = [f"{key} {value}" for key, value in (stats or {}).items() if value]
+    return ", ".join(figures) or "—"

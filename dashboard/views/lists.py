@@ -63,7 +63,9 @@ def trade_list(request):
     if show == "open":
         trades = trades.filter(status=TradeStatus.OPEN).order_by("-entry_time", "-id")
     elif show == "closed":
-        trades = trades.filter(status=TradeStatus.CLOSED).order_by("-exit_time", "-id")
+        # Only a closed trade has an exit time; this walks the exit_time index
+        # newest first instead of sorting every closed trade.
+        trades = trades.filter(exit_time__isnull=False).order_by("-exit_time", "-id")
     else:
         trades = trades.order_by("-entry_time", "-id")
     page = paginate(trades, request)
