@@ -1,9 +1,9 @@
 """Failed buys, trades and sync runs: paginated lists with a few filters each."""
 
-from django.contrib.auth.decorators import login_required
 from django.utils import timezone
 
 from dashboard.paging import paginate
+from dashboard.permissions import login_required_page
 from dashboard.rendering import render_page
 from orderstate import retry_queue
 from orderstate.models import (
@@ -25,7 +25,7 @@ def _choice(request, name, options, default):
     return value if value in options else default
 
 
-@login_required
+@login_required_page
 def failed_list(request):
     show = _choice(request, "show", FAILED_VIEWS, "waiting")
     entries = FailedOrder.objects.order_by("-first_failed_at", "-id")
@@ -56,7 +56,7 @@ def failed_list(request):
     return render_page(request, "dashboard/failed.html", "dashboard/_failed_live.html", context)
 
 
-@login_required
+@login_required_page
 def trade_list(request):
     show = _choice(request, "show", TRADE_VIEWS, "open")
     trades = Trade.objects.select_related("entry_order", "exit_order")
@@ -77,7 +77,7 @@ def trade_list(request):
     return render_page(request, "dashboard/trades.html", "dashboard/_trades_live.html", context)
 
 
-@login_required
+@login_required_page
 def sync_list(request):
     page = paginate(SyncRun.objects.order_by("-started_at", "-id"), request)
     return render_page(

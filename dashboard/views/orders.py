@@ -1,10 +1,10 @@
 """Orders: the filtered list and one order with its timeline."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 
 from dashboard import order_filters
 from dashboard.paging import paginate
+from dashboard.permissions import login_required_page
 from dashboard.rendering import render_page
 from orderstate.models import Order
 
@@ -27,7 +27,7 @@ LIST_COLUMNS = (
 )
 
 
-@login_required
+@login_required_page
 def order_list(request):
     params = request.GET
     tab = order_filters.chosen_tab(params)
@@ -57,7 +57,7 @@ def find_order(broker_order_id, account=None):
     return order
 
 
-@login_required
+@login_required_page
 def order_detail(request, broker_order_id):
     order = find_order(broker_order_id, request.GET.get("account"))
     events = order.events.select_related("actor").order_by("at", "id")

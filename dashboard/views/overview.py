@@ -1,17 +1,17 @@
 """The overview: what needs attention now, in one screen."""
 
-from django.contrib.auth.decorators import login_required
 from django.utils import timezone
 
 from dashboard import overview_data
 from dashboard.charts import bar_chart
+from dashboard.permissions import login_required_page
 from dashboard.rendering import render_page
 from dashboard.templatetags.dashboard_format import indian_number, inr
 
 CHART_DAYS = 30
 
 
-@login_required
+@login_required_page
 def overview(request):
     now = timezone.now()
     pnl_today, pnl_total = overview_data.realised_pnl(now)
