@@ -66,6 +66,8 @@ PAGES = [
     ("order detail", "/orders/B-001000/"),
     ("trades, closed", "/trades/?show=closed"),
     ("sync runs", "/sync/"),
+    ("admin: orders", "/admin/orderstate/order/"),
+    ("admin: executed orders", "/admin/orderstate/order/?status__exact=EXECUTED"),
 ]
 
 
@@ -175,7 +177,7 @@ def main():
     started = time.perf_counter()
     seed()
     seeded = time.perf_counter() - started
-    user = User.objects.create_user("bench", password="x", is_staff=True)
+    user = User.objects.create_superuser("bench", "bench@example.com", "x")
     client = Client()
     client.force_login(user)
     print(
