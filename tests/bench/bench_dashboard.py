@@ -60,6 +60,7 @@ PAGES = [
     ("overview", "/"),
     ("orders, active tab", "/orders/"),
     ("orders, all, newest first", "/orders/?tab=all"),
+    ("orders, executed, newest first", "/orders/?tab=executed"),
     ("orders, executed, by qty", "/orders/?tab=executed&sort=-qty"),
     ("orders, search TCS", "/orders/?tab=all&q=TCS"),
     ("orders, page 100", "/orders/?tab=all&page=100"),
