@@ -4,5 +4,9 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("orderstate.api.urls")),
     path("", include("dashboard.urls")),
 ]
+
+handler400 = "orderstate.api.exceptions.bad_request"
+handler500 = "orderstate.api.exceptions.server_error"
