@@ -11,8 +11,8 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, MethodNotAllowed, NotFound, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAdminUser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
@@ -20,6 +20,7 @@ from rest_framework.viewsets import GenericViewSet
 from orderstate import retry_queue
 from orderstate.api import serializers as s
 from orderstate.api.filters import FailedOrderFilter, OrderFilter, SyncRunFilter, TradeFilter
+from orderstate.api.parsers import ApiJSONParser
 from orderstate.api.permissions import CanReadOrders, CanWriteOrders, scoped_orders
 from orderstate.api.schema import ACCOUNT, IF_MATCH, LIST, READ, WRITE, errors
 from orderstate.errors import InvalidTransition, ValidationError
@@ -52,7 +53,8 @@ class ApiPagination(PageNumberPagination):
 class ApiMixin:
     # JSON in, JSON out, paginated lists: the same for every endpoint.
 
-    parser_classes = [JSONParser]
+    parser_classes = [ApiJSONParser]
+    renderer_classes = [JSONRenderer]
     pagination_class = ApiPagination
 
     def parse(self, serializer_class):
