@@ -4,6 +4,7 @@ Input serializers check types and ranges so a bad request names its field; the
 manager re-checks the order state's own rules (symbols, transitions, conflicts).
 """
 
+import copy
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -261,7 +262,21 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class CachedFieldsMixin:
+    """Build a read-only ModelSerializer's fields once per class, not once per response.
+
+    Introspecting the model is most of the cost of rendering one order; the fields
+    are the same every time, so each instance gets a fresh copy of the first build.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        if "_fields_template" not in cls.__dict__:
+            cls._fields_template = super().get_fields()
+        return copy.deepcopy(cls._fields_template)
+
+
+class OrderSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     trade = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     remaining_quantity = serializers.IntegerField(read_only=True)
     is_active = serializers.BooleanField(read_only=True)
