@@ -319,12 +319,15 @@ class OrderSerializer(CachedFieldsMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_events_url(self, order) -> str:
-        # Built by hand: reverse() refuses ids it could not route back, and one
-        # bad id from a broker must not break a whole list.
-        orders = reverse("api:order-list").rstrip("/")
-        url = f"{orders}/{quote(order.broker_order_id, safe='')}/events/"
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request else url
+        return order_url(order, self.context.get("request"), "events/")
+
+
+def order_url(order, request=None, action=""):
+    """The order's API address. Built by hand: reverse() refuses ids it could not
+    route back, and one odd id from a broker must not break a whole list."""
+    orders = reverse("api:order-list").rstrip("/")
+    url = f"{orders}/{quote(order.broker_order_id, safe='')}/{action}"
+    return request.build_absolute_uri(url) if request else url
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
