@@ -137,6 +137,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# REST API: JSON errors from every view; Swagger UI from vendored files, no CDN.
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "orderstate.api.exceptions.handle_exception"
+SPECTACULAR_SETTINGS |= {
+    "SWAGGER_UI_DIST": f"/{STATIC_URL}vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL}vendor/swagger-ui/favicon-32x32.png",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
 # Trading calendar and broker.
 MARKET_OPEN = env_str("ORDERSTATE_MARKET_OPEN", "09:15")
 ORDERSTATE_BROKER = env_str("ORDERSTATE_BROKER", "paper")
@@ -184,13 +193,12 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-# drf-spectacular's Swagger page loads its bundle from a CDN and starts it with an
-# inline script; only that page gets a policy allowing both.
+# Swagger UI (vendored, its start-up script served by us) sets inline styles;
+# only the docs page allows them.
 CONTENT_SECURITY_POLICY_BY_PATH = {
     "/api/docs/": (
-        "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-        "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://cdn.jsdelivr.net; "
-        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
     ),
 }
 MIDDLEWARE += [

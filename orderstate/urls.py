@@ -9,5 +9,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", GuardedLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("orderstate.api.urls")),
     path("", include("dashboard.urls")),
 ]
+
+handler400 = "orderstate.api.exceptions.bad_request"
+handler500 = "orderstate.api.exceptions.server_error"

@@ -1,0 +1,204 @@
+"""Orders over HTTP. Views parse input, call `OrderStateManager`, render the result.
+
+Orders are addressed by `broker_order_id`; every queryset goes through
+`scoped_orders` so a token for one account cannot see another's rows (404).
+"""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from orderstate.api import serializers as s
+from orderstate.api.base import AmbiguousOrder, ApiMixin, expected_version, printable_or_none
+from orderstate.api.filters import OrderFilter
+from orderstate.api.permissions import CanReadOrders, CanWriteOrders, scoped_orders
+from orderstate.api.schema import ACCOUNT, IF_MATCH, LIST, READ, WRITE, errors
+from orderstate.errors import ValidationError
+from orderstate.models import DEFAULT_ACCOUNT, Order, OrderEvent, Side
+from orderstate.validation import parse_order_id
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List orders",
+        responses={200: s.OrderSerializer(many=True), **errors(*LIST)},
+    ),
+    create=extend_schema(
+        summary="Register an order",
+        description=(
+            "201 with the new order; the identical request again answers 200 with the same "
+            "order. The same id with other fields, or a second active SELL for a symbol "
+            'without `"replace": true`, answers 409 duplicate_order.'
+        ),
+        request=s.OrderRegisterSerializer,
+        responses={
+            201: OpenApiResponse(s.OrderSerializer, description="Registered"),
+            200: OpenApiResponse(s.OrderSerializer, description="Already registered, same fields"),
+            **errors(400, 401, 403, 405, 409, 415),
+        },
+    ),
+    retrieve=extend_schema(
+        summary="One order",
+        parameters=[ACCOUNT],
+        responses={200: s.OrderSerializer, **errors(*READ, 409)},
+    ),
+    partial_update=extend_schema(
+        summary="Change the price of an active order",
+        parameters=[ACCOUNT, IF_MATCH],
+        request=s.PriceUpdateSerializer,
+        responses={200: s.OrderSerializer, **errors(*WRITE, 412)},
+    ),
+)
+class OrderViewSet(ApiMixin, GenericViewSet):
+    """Orders, addressed by the broker's order id. Every action answers with the whole order."""
+
+    serializer_class = s.OrderSerializer
+    permission_classes = [CanWriteOrders]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OrderFilter
+    lookup_field = "broker_order_id"
+    lookup_value_regex = "[^/]+"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return scoped_orders(self.request, Order.objects.all())
+
+    def get_object(self):
+        try:
+            order_id = parse_order_id(self.kwargs["broker_order_id"])
+        except ValidationError:
+            raise NotFound("No order with this id.") from None
+        orders = self.get_queryset().filter(broker_order_id=order_id)
+        if "account" in self.request.query_params:
+            account = printable_or_none(self.request.query_params["account"])
+            orders = orders.filter(account=account) if account else orders.none()
+        found = list(orders[:2])
+        if not found:
+            raise NotFound(f"No order with id {order_id}.")
+        if len(found) > 1:
+            raise AmbiguousOrder()
+        return found[0]
+
+    def order_response(self, order, http_status=status.HTTP_200_OK):
+        response = Response(self.get_serializer(order).data, status=http_status)
+        response["ETag"] = f'"{order.version}"'
+        return response
+
+    def list(self, request):
+        return self.paginated(self.filter_queryset(self.get_queryset()), s.OrderSerializer)
+
+    def create(self, request):
+        data = self.parse(s.OrderRegisterSerializer)
+        manager = self.manager(self.write_account(data.pop("account", None)))
+        metadata = data.pop("metadata", {})
+        if data["side"] == Side.BUY and data.get("price") is None:
+            data.setdefault("order_type", "MARKET")
+        order, created = manager.register_or_get(
+            data.pop("side"),
+            data.pop("symbol"),
+            data.pop("broker_order_id"),
+            data.pop("price", None),
+            data.pop("quantity"),
+            data.pop("ticker", None),
+            replace=data.pop("replace"),
+            **data,
+            **metadata,
+        )
+        if not created:
+            return self.order_response(order)
+        response = self.order_response(order, status.HTTP_201_CREATED)
+        response["Location"] = s.order_url(order, request)
+        return response
+
+    def retrieve(self, request, broker_order_id):
+        return self.order_response(self.get_object())
+
+    def partial_update(self, request, broker_order_id):
+        order = self.get_object()
+        data = self.parse(s.PriceUpdateSerializer)
+        order = self.manager(order.account).update_price(
+            order.broker_order_id, data["price"], expected_version=expected_version(request)
+        )
+        return self.order_response(order)
+
+    @extend_schema(
+        summary="Record a (partial) fill; idempotent by fill_id",
+        parameters=[ACCOUNT],
+        request=s.FillSerializer,
+        responses={200: s.OrderSerializer, **errors(*WRITE)},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def fills(self, request, broker_order_id):
+        order = self.get_object()
+        data = self.parse(s.FillSerializer)
+        order = self.manager(order.account).record_fill(
+            order.broker_order_id, data["quantity"], data["price"], data.get("fill_id")
+        )
+        return self.order_response(order)
+
+    @extend_schema(
+        summary="Mark the whole order executed",
+        description="Repeating the same execution is a no-op; a terminal order answers 409.",
+        parameters=[ACCOUNT],
+        request=s.ExecuteSerializer,
+        responses={200: s.OrderSerializer, **errors(*WRITE)},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def execute(self, request, broker_order_id):
+        order = self.get_object()
+        data = self.parse(s.ExecuteSerializer)
+        order = self.manager(order.account).mark_order_executed(
+            order.base_symbol, order.broker_order_id, data["price"], data.get("quantity")
+        )
+        return self.order_response(order)
+
+    @extend_schema(
+        summary="Stop tracking the order as CANCELLED or REJECTED",
+        parameters=[ACCOUNT, IF_MATCH],
+        request=s.CancelSerializer,
+        responses={200: s.OrderSerializer, **errors(*WRITE, 412)},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def cancel(self, request, broker_order_id):
+        order = self.get_object()
+        data = self.parse(s.CancelSerializer)
+        order = self.manager(order.account).cancel_order(
+            order.broker_order_id,
+            data.get("reason"),
+            data["status"],
+            expected_version=expected_version(request),
+        )
+        return self.order_response(order)
+
+    @extend_schema(
+        summary="The order's audit trail, oldest first",
+        parameters=[ACCOUNT],
+        responses={200: s.OrderEventSerializer(many=True), **errors(*LIST, 409)},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def events(self, request, broker_order_id):
+        order = self.get_object()
+        events = OrderEvent.objects.filter(order=order).select_related("actor").order_by("at", "id")
+        return self.paginated(events, s.OrderEventSerializer)
+
+
+class ActiveSellOrdersView(ApiMixin, APIView):
+    """What the old sell engine kept in memory, read from the database."""
+
+    permission_classes = [CanReadOrders]
+
+    @extend_schema(
+        summary="Active SELL orders keyed by base symbol (the old bot's dict)",
+        parameters=[ACCOUNT],
+        responses={200: OpenApiTypes.OBJECT, **errors(401, 403, 405)},
+    )
+    def get(self, request):
+        scoped = getattr(request.auth, "account", None)
+        account = scoped or printable_or_none(request.query_params.get("account"))
+        return Response(self.manager(account or DEFAULT_ACCOUNT).get_active_sell_orders())
