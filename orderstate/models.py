@@ -402,3 +402,7 @@ class SyncRun(models.Model):
     @property
     def duration(self):
         return self.finished_at - self.started_at if self.finished_at else None
+
+
+# API tokens live in their own module; importing them here registers the model with the app.
+from orderstate.tokens import ApiToken  # noqa: E402, F401
