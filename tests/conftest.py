@@ -44,3 +44,11 @@ def open_position(manager):
 def sell_order(manager, open_position):
     """The sell engine's target order for that position."""
     return manager.register_sell_order("RELIANCE-EQ", "S-1", 2500.0, 10, ticker="RELIANCE.NS")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    """API throttles count in Django's cache; start each test with no requests counted."""
+    from django.core.cache import cache
+
+    cache.clear()
