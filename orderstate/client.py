@@ -140,6 +140,7 @@ class RemoteOrder:
     trigger_price: Decimal | None = None
     average_price: Decimal | None = None
     account: str = "default"
+    trade: int | None = None
     ticker: str = ""
     exchange: str = ""
     order_type: str = ""
@@ -205,6 +206,51 @@ def pending_order_shape(order):
         "rejection_reason": order.get("status_reason") or None,
         "check_count": metadata.get("check_count", 0),
         "executed_qty": order.get("filled_quantity", 0),
+    }
+
+
+def trade_shape(trade):
+    """An API trade as an entry of the old `trades` list (as `shapes.trade`)."""
+    metadata = trade.get("metadata") or {}
+    status = (trade.get("status") or "").upper()
+    shape = {
+        **metadata,
+        "symbol": trade["symbol"],
+        "placed_symbol": trade.get("entry_symbol") or metadata.get("placed_symbol"),
+        "ticker": trade.get("ticker", ""),
+        "entry_price": _float(trade.get("entry_price")),
+        "entry_time": legacy_time(trade.get("entry_time")),
+        "qty": trade["quantity"],
+        "status": status.lower(),
+        "order_id": trade.get("entry_order") or metadata.get("order_id"),
+    }
+    if status == "CLOSED":
+        pnl = _decimal(trade.get("realised_pnl")) or Decimal(0)
+        cost = _decimal(trade["entry_price"]) * trade["quantity"]
+        shape.update(
+            exit_price=_float(trade.get("exit_price")),
+            exit_time=legacy_time(trade.get("exit_time")),
+            exit_reason=trade.get("exit_reason") or None,
+            sell_order_id=trade.get("exit_order") or metadata.get("sell_order_id"),
+            pnl=float(pnl),
+            pnl_pct=round(float(pnl / cost * 100), 2) if cost else 0.0,
+        )
+    return shape
+
+
+def failed_order_shape(entry):
+    """An API failed-order entry as the old `failed_orders` list held it."""
+    return {
+        **(entry.get("metadata") or {}),
+        "symbol": entry.get("trading_symbol") or entry["symbol"],
+        "ticker": entry.get("ticker", ""),
+        "qty": entry["quantity"],
+        "close": _float(entry.get("reference_price")),
+        "reason": entry.get("reason", ""),
+        "first_failed_at": legacy_time(entry.get("first_failed_at")),
+        "retry_count": entry.get("retry_count", 0),
+        "last_retry_attempt": legacy_time(entry.get("last_retry_at")),
+        "status": entry.get("status"),
     }
 
 
@@ -310,12 +356,21 @@ class OrderStateClient:
 
     def mark_order_executed(self, symbol, order_id, execution_price, execution_qty=None):
         """Execute the whole order; `order_id=None` means the symbol's active sell order."""
+        base = parse_symbol(symbol)[1]
         price = parse_price(execution_price, "execution_price", places=4)
         if order_id is None:
             order_id = self._active_sell_id(symbol)
             if order_id is None:
-                raise OrderNotFound(f"no active sell order for {parse_symbol(symbol)[1]}")
-        body = {"price": str(price), "symbol": symbol}
+                raise OrderNotFound(f"no active sell order for {base}")
+        else:
+            # The manager refuses an execution under the wrong symbol; so do we, before writing.
+            order = self.get_order(order_id)
+            if order.base_symbol != base:
+                raise ValidationError(
+                    f"symbol: order {order.broker_order_id} is for {order.base_symbol}, not {base}",
+                    fields={"symbol": [f"order is for {order.base_symbol}"]},
+                )
+        body = {"price": str(price)}
         if execution_qty is not None:
             body["quantity"] = parse_quantity(execution_qty, "execution_qty")
         return self._order_action(order_id, "execute/", body, idempotent=True)
@@ -390,8 +445,60 @@ class OrderStateClient:
             statuses = list(status_filter)
         params = {"status": ",".join(str(s).strip().upper() for s in statuses)}
         orders = self._all_pages("orders/", params)
-        orders.sort(key=lambda order: (order.get("placed_at") or "", order.get("id") or 0))
+        orders.sort(key=lambda order: (_when(order.get("placed_at")), order["broker_order_id"]))
         return [pending_order_shape(order) for order in orders]
+
+    def get_trade_history(self):
+        """{"trades": [...], "failed_orders": [...]} as the old trades_history.json held them."""
+        trades = self._all_pages("trades/", {})
+        trades.sort(key=lambda trade: (_when(trade.get("entry_time")), trade.get("id") or 0))
+        return {
+            "trades": [trade_shape(trade) for trade in trades],
+            "failed_orders": [failed_order_shape(entry) for entry in self._waiting_failed_orders()],
+        }
+
+    # Failed-buy retry queue ------------------------------------------------------
+
+    def add_failed_order(self, symbol, ticker=None, qty=None, close=None, reason="", **metadata):
+        """Queue a buy that could not be placed; returns the entry's JSON (a dict).
+
+        A repeat counts one more retry, so this is not retried once the request
+        may have reached the server.
+        """
+        body = {
+            "symbol": symbol,
+            "ticker": ticker or "",
+            "quantity": parse_quantity(qty),
+            "reason": reason or "",
+        }
+        if close is not None:
+            body["reference_price"] = str(parse_price(close, "close"))
+        if metadata:
+            body["metadata"] = _metadata(metadata)
+        return self._call("POST", "failed-orders/", body=body, idempotent=False)
+
+    def get_failed_orders(self, now=None):
+        """Waiting entries still valid (until the next market open), in the legacy shape."""
+        now = now or datetime.now(IST)
+        entries = [
+            entry
+            for entry in self._waiting_failed_orders()
+            if entry.get("expires_at") is None or _when(entry["expires_at"]) > now
+        ]
+        return [failed_order_shape(entry) for entry in entries]
+
+    def _waiting_failed_orders(self):
+        entries = self._all_pages("failed-orders/", {"status": "WAITING"})
+        entries = [entry for entry in entries if entry.get("status", "WAITING") == "WAITING"]
+        entries.sort(key=lambda entry: (_when(entry.get("first_failed_at")), entry.get("id") or 0))
+        return entries
+
+    # Broker ----------------------------------------------------------------------
+
+    def sync_with_broker(self):
+        """Run one reconciliation on the server (staff only); its stats dict and outcome."""
+        run = self._call("POST", "sync/", body={}, idempotent=False)
+        return {**(run.get("stats") or {}), "outcome": run.get("outcome")}
 
     def get_order(self, order_id):
         return RemoteOrder.from_json(self._call("GET", _order_path(order_id)))

@@ -3,7 +3,9 @@
 import json
 import subprocess
 import sys
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -164,6 +166,13 @@ def test_mark_executed_without_order_id_and_no_active_sell_is_not_found():
         make_client(api).mark_order_executed("TCS", None, "100")
 
 
+def test_mark_executed_with_order_id_refuses_another_symbols_order_before_writing():
+    api = FakeApi(ok(ORDER))
+    with pytest.raises(errors.ValidationError, match="RELIANCE, not TCS"):
+        make_client(api).mark_order_executed("TCS", "S-1", "100")
+    assert [r.method for r in api.requests] == ["GET"]
+
+
 def test_order_ids_are_quoted_into_the_path():
     api = FakeApi(ok(ORDER))
     make_client(api).record_fill("A B/1", 2, "2500", fill_id="T1")
@@ -227,6 +236,99 @@ def test_get_pending_orders_follows_pages_and_returns_the_legacy_shape():
         "check_count": 0,
         "executed_qty": 0,
     }
+
+
+TRADE = {
+    "id": 3,
+    "symbol": "RELIANCE",
+    "ticker": "RELIANCE.NS",
+    "quantity": 10,
+    "entry_price": "2400.0000",
+    "entry_time": "2026-11-24T10:00:00+05:30",
+    "entry_order": "B-1",
+    "exit_price": "2500.0000",
+    "exit_time": "2026-11-25T11:00:00+05:30",
+    "exit_order": "S-1",
+    "exit_reason": "",
+    "status": "CLOSED",
+    "realised_pnl": "1000.00",
+    "metadata": {"placed_symbol": "RELIANCE-EQ"},
+}
+FAILED = {
+    "id": 4,
+    "symbol": "TCS",
+    "trading_symbol": "TCS-EQ",
+    "ticker": "TCS.NS",
+    "quantity": 3,
+    "reference_price": "3500.00",
+    "reason": "insufficient funds",
+    "first_failed_at": "2026-11-25T09:16:00+05:30",
+    "last_retry_at": None,
+    "retry_count": 0,
+    "status": "WAITING",
+    "metadata": {},
+    "expires_at": "2026-11-26T09:15:00+05:30",
+}
+
+
+def test_get_trade_history_in_the_legacy_shape():
+    api = FakeApi(ok({"next": None, "results": [TRADE]}), ok({"next": None, "results": [FAILED]}))
+    history = make_client(api).get_trade_history()
+    assert history["trades"] == [
+        {
+            "placed_symbol": "RELIANCE-EQ",
+            "symbol": "RELIANCE",
+            "ticker": "RELIANCE.NS",
+            "entry_price": 2400.0,
+            "entry_time": "2026-11-24T10:00:00",
+            "qty": 10,
+            "status": "closed",
+            "order_id": "B-1",
+            "exit_price": 2500.0,
+            "exit_time": "2026-11-25T11:00:00",
+            "exit_reason": None,
+            "sell_order_id": "S-1",
+            "pnl": 1000.0,
+            "pnl_pct": 4.17,
+        }
+    ]
+    assert history["failed_orders"][0]["symbol"] == "TCS-EQ"
+    assert history["failed_orders"][0]["close"] == 3500.0
+
+
+def test_get_failed_orders_leaves_out_entries_past_the_next_market_open():
+    expired = {**FAILED, "id": 5, "symbol": "INFY", "expires_at": "2026-11-25T09:15:00+05:30"}
+    api = FakeApi(ok({"next": None, "results": [FAILED, expired]}))
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    entries = make_client(api).get_failed_orders(now=now)
+    assert [entry["symbol"] for entry in entries] == ["TCS-EQ"]
+    assert entries[0]["first_failed_at"] == "2026-11-25T09:16:00"
+
+
+def test_add_failed_order_posts_the_entry_and_is_not_retried_after_a_timeout():
+    api = FakeApi(ok(FAILED, 201))
+    entry = make_client(api).add_failed_order(
+        "TCS-EQ", "TCS.NS", 3, 3500.0, "insufficient funds", rsi10=25.0
+    )
+    assert entry["id"] == 4
+    assert api.body() == {
+        "symbol": "TCS-EQ",
+        "ticker": "TCS.NS",
+        "quantity": 3,
+        "reason": "insufficient funds",
+        "reference_price": "3500.00",
+        "metadata": {"rsi10": 25.0},
+    }
+    api = FakeApi(httpx.ReadTimeout("slow"), ok(FAILED, 201))
+    with pytest.raises(ServiceUnavailable):
+        make_client(api).add_failed_order("TCS", qty=3)
+    assert len(api.requests) == 1
+
+
+def test_sync_with_broker_returns_the_runs_stats():
+    api = FakeApi(ok({"id": 1, "outcome": "ok", "stats": {"checked": 4, "executed": 1}}, 201))
+    assert make_client(api).sync_with_broker() == {"checked": 4, "executed": 1, "outcome": "ok"}
+    assert api.requests[0].url.path == "/api/v1/sync/"
 
 
 # Error mapping -------------------------------------------------------------------
