@@ -206,6 +206,20 @@ class OrderStateManager:
             raise DuplicateOrder(f"order {fields['broker_order_id']} conflicts; retry")
         return order
 
+    # Registration that says whether it created the order (API: 201 or 200) -
+
+    def register_or_get(
+        self, side, symbol, order_id, price, qty, ticker=None, *, replace=False, **options
+    ):
+        """`register_order`, returning (order, created): False for an identical repeat."""
+        fields = self._order_fields(side, symbol, order_id, price, qty, ticker, options)
+        with transaction.atomic():
+            order = self._insert(fields)
+            if order is not None:
+                return order, True
+            existed = self._find(fields["broker_order_id"], fields["account"], lock=True)
+            return self._resolve_conflict(fields, replace), existed is None
+
     # Fills and execution ----------------------------------------------
 
     def mark_order_executed(self, symbol, order_id, execution_price, execution_qty=None):

@@ -149,6 +149,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# REST API: JSON errors from every view; Swagger UI from vendored files, no CDN.
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "orderstate.api.exceptions.handle_exception"
+SPECTACULAR_SETTINGS |= {
+    "SWAGGER_UI_DIST": f"/{STATIC_URL}vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL}vendor/swagger-ui/favicon-32x32.png",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
 # Trading calendar and broker.
 MARKET_OPEN = env_str("ORDERSTATE_MARKET_OPEN", "09:15")
 ORDERSTATE_BROKER = env_str("ORDERSTATE_BROKER", "paper")

@@ -8,5 +8,9 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("metrics", health.metrics, name="metrics"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("orderstate.api.urls")),
     path("", include("dashboard.urls")),
 ]
+
+handler400 = "orderstate.api.exceptions.bad_request"
+handler500 = "orderstate.api.exceptions.server_error"

@@ -1,0 +1,378 @@
+"""Parse API input into plain values and render rows as JSON; no state changes here.
+
+Input serializers check types and ranges so a bad request names its field; the
+manager re-checks the order state's own rules (symbols, transitions, conflicts).
+"""
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from orderstate import retry_queue
+from orderstate.models import (
+    FailedOrder,
+    Order,
+    OrderEvent,
+    OrderType,
+    Product,
+    Side,
+    SyncRun,
+    Trade,
+    Variety,
+)
+from orderstate.states import Status
+from orderstate.validation import MAX_PRICE, MAX_QUANTITY
+
+MAX_METADATA_BYTES = 16_384
+# Times before or after these cannot be a real order and overflow some conversions.
+EARLIEST = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+LATEST = datetime(2100, 1, 1, tzinfo=ZoneInfo("UTC"))
+
+
+# Input ---------------------------------------------------------------------------
+
+
+class UpperChoiceField(serializers.ChoiceField):
+    """A choice that also accepts lower or mixed case, as the bot sends `sell` or `Sell`."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.strip().upper()
+        return super().to_internal_value(data)
+
+
+def _price(places=2, **kwargs):
+    return serializers.DecimalField(
+        max_digits=12 + places,
+        decimal_places=places,
+        min_value=Decimal(1).scaleb(-places),
+        max_value=MAX_PRICE,
+        **kwargs,
+    )
+
+
+def _quantity(**kwargs):
+    return serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, **kwargs)
+
+
+def _printable(value):
+    if not value.isprintable():
+        raise serializers.ValidationError("must contain printable characters only")
+
+
+def _no_nul(value, path="metadata"):
+    """PostgreSQL cannot store NUL in JSON text, so refuse it wherever it hides."""
+    if isinstance(value, str) and "\x00" in value:
+        raise serializers.ValidationError(f"{path}: text may not contain NUL characters")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key, path)
+            _no_nul(item, f"{path}.{key}")
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_nul(item, f"{path}.{index}")
+
+
+class InputSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a typo is a 400 rather than silently ignored."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(str(key) for key in data if key not in self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        key[:64]: ["unknown field; extra bot fields go in metadata"]
+                        for key in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class MetadataField(serializers.DictField):
+    """The bot's extra fields (rsi10, ema9, ...): a JSON object, stored as given."""
+
+    def __init__(self, reserved=(), **kwargs):
+        """`reserved`: the manager's argument names; as metadata keys they would change its call."""
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.reserved = frozenset(reserved)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        clash = sorted(self.reserved & set(value))
+        if clash:
+            raise serializers.ValidationError(
+                f"keys {', '.join(clash)} are order fields; send them as fields, not metadata"
+            )
+        _no_nul(value)
+        if len(json.dumps(value, default=str)) > MAX_METADATA_BYTES:
+            raise serializers.ValidationError(f"must be at most {MAX_METADATA_BYTES} bytes")
+        return value
+
+
+REGISTER_ARGUMENTS = [
+    "self",
+    "side",
+    "symbol",
+    "order_id",
+    "price",
+    "qty",
+    "ticker",
+    "replace",
+    "account",
+    "exchange",
+    "order_type",
+    "variety",
+    "product",
+    "trigger_price",
+    "status",
+    "placed_at",
+]
+
+
+class OrderRegisterSerializer(InputSerializer):
+    broker_order_id = serializers.CharField(max_length=64, validators=[_printable])
+    symbol = serializers.CharField(max_length=40, help_text="RELIANCE, RELIANCE-EQ or reliance")
+    side = UpperChoiceField(choices=Side.choices)
+    quantity = _quantity()
+    price = _price(required=False, allow_null=True, help_text="Needed for LIMIT and SL orders")
+    trigger_price = _price(required=False, allow_null=True)
+    order_type = UpperChoiceField(
+        choices=OrderType.choices,
+        required=False,
+        help_text="Default LIMIT; a BUY without a price defaults to MARKET",
+    )
+    variety = UpperChoiceField(choices=Variety.choices, required=False)
+    product = UpperChoiceField(choices=Product.choices, required=False)
+    exchange = serializers.CharField(max_length=8, required=False, validators=[_printable])
+    ticker = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, validators=[_printable]
+    )
+    account = serializers.CharField(max_length=64, required=False, validators=[_printable])
+    status = UpperChoiceField(
+        choices=[(s, s.label) for s in (Status.PENDING, Status.OPEN)], required=False
+    )
+    placed_at = serializers.DateTimeField(required=False)
+    metadata = MetadataField(reserved=REGISTER_ARGUMENTS)
+    replace = serializers.BooleanField(
+        default=False, help_text="Cancel the symbol's active SELL order and register this one"
+    )
+
+    def validate_broker_order_id(self, value):
+        if "/" in value:
+            raise serializers.ValidationError("may not contain '/' (it addresses the order)")
+        return value
+
+    def validate_placed_at(self, value):
+        if not EARLIEST <= value < LATEST:
+            raise serializers.ValidationError("must be between 2000 and 2100")
+        return value
+
+
+class PriceUpdateSerializer(InputSerializer):
+    price = _price()
+
+
+class FillSerializer(InputSerializer):
+    quantity = _quantity()
+    price = _price(places=4)
+    fill_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="The exchange's trade id; a fill with a known id is not applied twice",
+    )
+
+
+class ExecuteSerializer(InputSerializer):
+    price = _price(places=4, help_text="Average execution price")
+    quantity = _quantity(required=False, help_text="Must equal the order quantity if given")
+
+
+class CancelSerializer(InputSerializer):
+    reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, allow_null=True
+    )
+    status = UpperChoiceField(
+        choices=[(s, s.label) for s in (Status.CANCELLED, Status.REJECTED)],
+        default=Status.CANCELLED,
+    )
+
+
+FAILED_ORDER_ARGUMENTS = ["self", "symbol", "ticker", "qty", "close", "reason"]
+
+
+class FailedOrderCreateSerializer(InputSerializer):
+    symbol = serializers.CharField(max_length=40)
+    ticker = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, validators=[_printable]
+    )
+    quantity = _quantity()
+    reference_price = _price(required=False, allow_null=True, help_text="Close price seen")
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    account = serializers.CharField(max_length=64, required=False, validators=[_printable])
+    metadata = MetadataField(reserved=FAILED_ORDER_ARGUMENTS)
+
+
+class SyncRequestSerializer(InputSerializer):
+    dry_run = serializers.BooleanField(default=False)
+
+
+# Output --------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable name, e.g. duplicate_order")
+    detail = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Each bad field with its messages",
+    )
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    trade = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    remaining_quantity = serializers.IntegerField(read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    events_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "broker_order_id",
+            "account",
+            "symbol",
+            "base_symbol",
+            "ticker",
+            "exchange",
+            "side",
+            "order_type",
+            "variety",
+            "product",
+            "quantity",
+            "price",
+            "trigger_price",
+            "filled_quantity",
+            "remaining_quantity",
+            "average_price",
+            "status",
+            "is_active",
+            "status_reason",
+            "broker_status",
+            "trade",
+            "metadata",
+            "version",
+            "placed_at",
+            "updated_at",
+            "closed_at",
+            "last_synced_at",
+            "missing_count",
+            "source",
+            "events_url",
+        ]
+        read_only_fields = fields
+
+    def get_events_url(self, order) -> str:
+        # Built by hand: reverse() refuses ids it could not route back, and one
+        # bad id from a broker must not break a whole list.
+        orders = reverse("api:order-list").rstrip("/")
+        url = f"{orders}/{quote(order.broker_order_id, safe='')}/events/"
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = OrderEvent
+        fields = ["id", "at", "kind", "from_status", "to_status", "source", "actor", "data"]
+        read_only_fields = fields
+
+
+class TradeSerializer(serializers.ModelSerializer):
+    entry_order = serializers.SlugRelatedField(
+        slug_field="broker_order_id", read_only=True, allow_null=True
+    )
+    exit_order = serializers.SlugRelatedField(
+        slug_field="broker_order_id", read_only=True, allow_null=True
+    )
+    open_quantity = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Trade
+        fields = [
+            "id",
+            "account",
+            "symbol",
+            "ticker",
+            "quantity",
+            "open_quantity",
+            "closed_quantity",
+            "entry_price",
+            "entry_time",
+            "entry_order",
+            "exit_price",
+            "exit_time",
+            "exit_order",
+            "exit_reason",
+            "status",
+            "realised_pnl",
+            "metadata",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class FailedOrderSerializer(serializers.ModelSerializer):
+    expires_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FailedOrder
+        fields = [
+            "id",
+            "account",
+            "symbol",
+            "trading_symbol",
+            "ticker",
+            "quantity",
+            "reference_price",
+            "reason",
+            "first_failed_at",
+            "last_retry_at",
+            "retry_count",
+            "status",
+            "retry_order_id",
+            "metadata",
+            "updated_at",
+            "expires_at",
+        ]
+        read_only_fields = fields
+
+    def get_expires_at(self, entry) -> datetime:
+        return serializers.DateTimeField().to_representation(retry_queue.expires_at(entry))
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id",
+            "broker",
+            "started_at",
+            "finished_at",
+            "outcome",
+            "dry_run",
+            "stats",
+            "error",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,32 @@
+"""Routes under /api/: version 1 of the API, its OpenAPI schema and docs, JSON 404s."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from orderstate.api import views
+from orderstate.api.exceptions import not_found
+
+# The trailing slash is optional, so `/orders` and `/orders/` both answer (no redirect
+# that would turn a POST into a GET).
+router = SimpleRouter()
+router.trailing_slash = "/?"
+router.register("orders", views.OrderViewSet, basename="order")
+router.register("trades", views.TradeViewSet, basename="trade")
+router.register("failed-orders", views.FailedOrderViewSet, basename="failed-order")
+router.register("sync-runs", views.SyncRunViewSet, basename="sync-run")
+
+v1 = [
+    *router.urls,
+    re_path(
+        r"^active-sell-orders/?$", views.ActiveSellOrdersView.as_view(), name="active-sell-orders"
+    ),
+    re_path(r"^sync/?$", views.SyncView.as_view(), name="sync"),
+]
+
+urlpatterns = [
+    path("v1/", include((v1, "api"))),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"", not_found),
+]
