@@ -284,7 +284,12 @@ def _metadata(value):
 
 
 class OrderStateClient:
-    """The manager's verbs over HTTP. Use as a context manager, or call `close()`."""
+    """The manager's verbs over HTTP. Use as a context manager, or call `close()`.
+
+    `account`, like the manager's, names the account to read and write. None
+    leaves it to the server: a token scoped to an account uses that account;
+    otherwise writes and the active-sell dict use "default" and lists cover all.
+    """
 
     def __init__(
         self,
@@ -292,12 +297,14 @@ class OrderStateClient:
         token,
         timeout=10.0,
         *,
+        account=None,
         retries=3,
         backoff=0.25,
         max_backoff=4.0,
         transport=None,
         sleep=time.sleep,
     ):
+        self.account = account
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -341,6 +348,8 @@ class OrderStateClient:
             "quantity": parse_quantity(qty),
             "ticker": ticker or "",
         }
+        if self.account is not None:
+            kwargs.setdefault("account", self.account)
         metadata = {}
         for name, value in kwargs.items():
             if name in ORDER_OPTIONS:
@@ -473,6 +482,8 @@ class OrderStateClient:
         }
         if close is not None:
             body["reference_price"] = str(parse_price(close, "close"))
+        if self.account is not None:
+            body["account"] = self.account
         if metadata:
             body["metadata"] = _metadata(metadata)
         return self._call("POST", "failed-orders/", body=body, idempotent=False)
@@ -528,6 +539,8 @@ class OrderStateClient:
         """One API call with retries; the decoded JSON body, or the mapped error."""
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "PUT", "PATCH", "DELETE")
+        if self.account is not None and "?" not in path:
+            params = {**(params or {}), "account": self.account}
         attempt = 0
         while True:
             retry_after = None
