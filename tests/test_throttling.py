@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import path
+from django.urls import include, path
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -21,7 +21,7 @@ class Ping(APIView):
         return Response({"ok": True})
 
 
-urlpatterns = [path("ping/", Ping.as_view())]
+urlpatterns = [path("ping/", Ping.as_view()), path("", include("orderstate.urls"))]
 pytestmark = pytest.mark.urls(__name__)
 
 
@@ -63,6 +63,16 @@ def test_token_over_its_rate_gets_429_with_retry_after_and_json(rates, trader):
     assert 1 <= int(response["Retry-After"]) <= 60
     assert response["Content-Type"].startswith("application/json")
     assert "throttled" in response.json()["detail"].lower()
+
+
+def test_api_answers_429_as_json_with_code_and_retry_after(rates, trader):
+    client = token_client(trader)
+    for _ in range(3):
+        assert client.get("/api/v1/orders/").status_code == 200
+    response = client.post("/api/v1/orders/", {}, format="json")
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) >= 1
 
 
 def test_each_token_has_its_own_budget(rates, trader):

@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.urls import path
+from django.urls import include, path
 from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.test import APIClient
@@ -32,7 +32,10 @@ class OrderProbe(APIView):
         return Response({"written": order_id})
 
 
-urlpatterns = [path("probe/<str:order_id>/", OrderProbe.as_view())]
+urlpatterns = [
+    path("probe/<str:order_id>/", OrderProbe.as_view()),
+    path("", include("orderstate.urls")),
+]
 pytestmark = pytest.mark.urls(__name__)
 
 
@@ -133,6 +136,46 @@ def test_account_scoped_token_gets_404_for_another_accounts_order(trader, manage
     response = client.get("/probe/B-MAIN/")
     assert response.status_code == 404
     assert "B-MAIN" not in response.content.decode()
+
+
+def test_account_scoped_token_cannot_reach_another_accounts_order_through_the_api(trader, manager):
+    manager.register_sell_order("TCS", "S-MAIN", "3600.00", 1)
+    manager.register_sell_order("TCS", "S-SIDE", "3600.00", 1, account="side")
+    _, key = ApiToken.issue(trader, account="side")
+    client = client_with(key)
+    listed = client.get("/api/v1/orders/").json()["results"]
+    assert [order["broker_order_id"] for order in listed] == ["S-SIDE"]
+    assert client.get("/api/v1/orders/S-SIDE/").status_code == 200
+    for response in (
+        client.get("/api/v1/orders/S-MAIN/"),
+        client.post("/api/v1/orders/S-MAIN/cancel/", {}, format="json"),
+        client.patch("/api/v1/orders/S-MAIN/", {"price": "1.00"}, format="json"),
+        client.get("/api/v1/orders/S-MAIN/?account=default"),
+    ):
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+    assert list(client.get("/api/v1/active-sell-orders/?account=default").json()) == ["TCS"]
+    assert client.get("/api/v1/active-sell-orders/").json()["TCS"]["order_id"] == "S-SIDE"
+    assert Order.objects.get(broker_order_id="S-MAIN").status == "PENDING"
+
+
+def test_read_only_token_gets_403_json_on_api_writes(trader, sell_order):
+    _, key = ApiToken.issue(trader, read_only=True)
+    client = client_with(key)
+    assert client.get("/api/v1/orders/S-1/").status_code == 200
+    response = client.post("/api/v1/orders/S-1/cancel/", {}, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert Order.objects.get(broker_order_id="S-1").status == "PENDING"
+
+
+def test_expired_token_gets_401_json_from_the_api(trader):
+    token, key = ApiToken.issue(trader)
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now())
+    response = client_with(key).get("/api/v1/orders/")
+    assert response.status_code == 401
+    assert response.json() == {"code": "authentication_failed", "detail": "This token has expired."}
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_unscoped_token_sees_every_account(trader, manager):
