@@ -498,6 +498,20 @@ class OrderStateClient:
         ]
         return [failed_order_shape(entry) for entry in entries]
 
+    def cleanup_expired_failed_orders(self, now=None):
+        """Take entries past their retry window out of the queue; returns how many."""
+        now = now or datetime.now(IST)
+        count = 0
+        for entry in self._waiting_failed_orders():
+            if entry.get("expires_at") is None or _when(entry["expires_at"]) > now:
+                continue
+            try:
+                self._call("DELETE", f"failed-orders/{int(entry['id'])}/")
+            except (InvalidTransition, OrderNotFound):
+                continue  # another process took it out first
+            count += 1
+        return count
+
     def _waiting_failed_orders(self):
         entries = self._all_pages("failed-orders/", {"status": "WAITING"})
         entries = [entry for entry in entries if entry.get("status", "WAITING") == "WAITING"]

@@ -133,7 +133,7 @@ REST_FRAMEWORK = {
     # Short windows keep DRF's per-client history small, and a burst from one bot
     # is slowed within a second. Counts are per process (see README).
     "DEFAULT_THROTTLE_RATES": {
-        "token": env_rate("API_THROTTLE_TOKEN_RATE", "200/s"),
+        "token": env_rate("API_THROTTLE_TOKEN_RATE", "500/s"),
         "user": env_rate("API_THROTTLE_USER_RATE", "50/s"),
         "anon": env_rate("API_THROTTLE_ANON_RATE", "60/min"),
     },

@@ -3,12 +3,13 @@
 import json
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from django.utils.timezone import now as django_now
 
 from orderstate import errors
 from orderstate.client import (
@@ -20,7 +21,7 @@ from orderstate.client import (
     Throttled,
 )
 from orderstate.manager import OrderStateManager
-from orderstate.models import Order, SyncOutcome, SyncRun
+from orderstate.models import FailedOrder, Order, SyncOutcome, SyncRun
 from orderstate.tokens import ApiToken
 
 ORDER = {
@@ -308,6 +309,23 @@ def test_get_failed_orders_leaves_out_entries_past_the_next_market_open():
     assert entries[0]["first_failed_at"] == "2026-11-25T09:16:00"
 
 
+def test_cleanup_expired_failed_orders_drops_only_expired_entries():
+    expired = {**FAILED, "id": 5, "symbol": "INFY", "expires_at": "2026-11-25T09:15:00+05:30"}
+    gone = {**expired, "id": 6, "symbol": "WIPRO"}
+    api = FakeApi(
+        ok({"next": None, "results": [FAILED, expired, gone]}),
+        httpx.Response(204),
+        error(409, "invalid_transition"),
+    )
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    assert make_client(api).cleanup_expired_failed_orders(now=now) == 1
+    deleted = [(r.method, r.url.path) for r in api.requests[1:]]
+    assert deleted == [
+        ("DELETE", "/api/v1/failed-orders/5/"),
+        ("DELETE", "/api/v1/failed-orders/6/"),
+    ]
+
+
 def test_add_failed_order_posts_the_entry_and_is_not_retried_after_a_timeout():
     api = FakeApi(ok(FAILED, 201))
     entry = make_client(api).add_failed_order(
@@ -544,6 +562,13 @@ def test_end_to_end_failed_order_queue(live_client):
     manager = OrderStateManager()
     assert client.get_failed_orders() == manager.get_failed_orders()
     assert client.get_failed_orders()[0]["retry_count"] == 1
+
+    FailedOrder.objects.filter(symbol="INFY").update(
+        first_failed_at=django_now() - timedelta(days=3)
+    )
+    assert client.get_failed_orders() == []
+    assert client.cleanup_expired_failed_orders() == 1
+    assert FailedOrder.objects.get(symbol="INFY").status == "EXPIRED"
 
 
 def test_end_to_end_sync_needs_staff(live_server, trader, staff_user, stub_sync):

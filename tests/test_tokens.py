@@ -274,3 +274,12 @@ def test_demo_login_prints_a_hashed_token_and_retires_the_previous_one(db):
     assert client_with(key).get("/probe/X/").status_code in (200, 404)
     assert client_with(old).get("/probe/X/").status_code == 401
     assert ApiToken.objects.filter(key_hash=hash_key(key)).exists()
+
+
+def test_issue_draws_another_prefix_when_one_is_taken(trader, monkeypatch):
+    token, _ = ApiToken.issue(trader)
+    prefixes = iter([token.prefix, "0badcafe"])
+    monkeypatch.setattr("orderstate.tokens.secrets.token_hex", lambda n: next(prefixes))
+    second, key = ApiToken.issue(trader)
+    assert second.prefix == "0badcafe" and key.startswith("0badcafe.")
+    assert ApiToken.objects.count() == 2
