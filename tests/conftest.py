@@ -47,8 +47,21 @@ def sell_order(manager, open_position):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
-    """API throttles count in Django's cache; start each test with no requests counted."""
+def _no_throttling_in_bursts(monkeypatch):
+    """Tests fire bursts no real client would; throttling has its own tests (test_throttling.py).
+
+    Each test starts with no requests counted (DRF counts in Django's cache) and
+    with budgets no test loop reaches.
+    """
     from django.core.cache import cache
 
+    from orderstate.api import throttling
+
     cache.clear()
+    generous = {"token": "100000/s", "user": "100000/s", "anon": "100000/s"}
+    for throttle in (
+        throttling.TokenRateThrottle,
+        throttling.SessionUserRateThrottle,
+        throttling.AnonymousRateThrottle,
+    ):
+        monkeypatch.setattr(throttle, "THROTTLE_RATES", generous)
