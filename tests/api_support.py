@@ -37,7 +37,7 @@ SELL = {
 
 
 def _user(django_user_model, username, *perms, **flags):
-    user = django_user_model.objects.create_user(username=username, password="pw", **flags)
+    user = django_user_model.objects.create_user(username=username, **flags)
     user.user_permissions.add(
         *Permission.objects.filter(content_type__app_label="orderstate", codename__in=perms)
     )

@@ -18,7 +18,16 @@ from orderstate.errors import OrderStateError
 log = logging.getLogger(__name__)
 
 # DRF's default codes, renamed where `orderstate.errors` already has a name for them.
-CODES = {"invalid": "validation_error", "error": "error"}
+CODES = {"invalid": "validation_error"}
+# The manager's argument names, as the API's fields call them.
+API_FIELD_NAMES = {
+    "qty": "quantity",
+    "order_id": "broker_order_id",
+    "execution_price": "price",
+    "execution_qty": "quantity",
+    "new_price": "price",
+    "close": "reference_price",
+}
 
 
 def error_body(code, detail, fields=None):
@@ -45,6 +54,23 @@ def flatten_errors(detail, prefix=""):
     return {prefix or "non_field_errors": [str(message) for message in messages]}
 
 
+def _order_state_fields(fields):
+    """The manager's `fields` under API names, each a list of messages."""
+    renamed = {}
+    for name, value in (fields or {}).items():
+        if isinstance(value, dict):
+            value = [f"{key}: {item}" for key, item in value.items()]
+        elif not isinstance(value, list | tuple):
+            value = [value]
+        renamed[API_FIELD_NAMES.get(name, name)] = [str(item) for item in value]
+    return renamed
+
+
+def _order_state_detail(detail):
+    name, colon, rest = str(detail).partition(":")
+    return f"{API_FIELD_NAMES[name]}:{rest}" if colon and name in API_FIELD_NAMES else detail
+
+
 def _summary(fields):
     return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())
 
@@ -53,7 +79,8 @@ def handle_exception(exc, context):
     """DRF's EXCEPTION_HANDLER: map every known error to its status and JSON body."""
     headers = {}
     if isinstance(exc, OrderStateError):
-        code, detail, fields, http_status = exc.code, exc.detail, exc.fields, exc.http_status
+        code, http_status = exc.code, exc.http_status
+        detail, fields = _order_state_detail(exc.detail), _order_state_fields(exc.fields)
     elif isinstance(exc, exceptions.ValidationError):
         fields = flatten_errors(exc.detail)
         code, detail, http_status = (

@@ -47,8 +47,25 @@ class UpperChoiceField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
+class AsciiNumberMixin:
+    """Refuses digits of other scripts (Arabic-Indic, Devanagari) that Python reads as numbers."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not data.isascii():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PriceField(AsciiNumberMixin, serializers.DecimalField):
+    pass
+
+
+class QuantityField(AsciiNumberMixin, serializers.IntegerField):
+    pass
+
+
 def _price(places=2, **kwargs):
-    return serializers.DecimalField(
+    return PriceField(
         max_digits=12 + places,
         decimal_places=places,
         min_value=Decimal(1).scaleb(-places),
@@ -58,7 +75,7 @@ def _price(places=2, **kwargs):
 
 
 def _quantity(**kwargs):
-    return serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, **kwargs)
+    return QuantityField(min_value=1, max_value=MAX_QUANTITY, **kwargs)
 
 
 def _printable(value):

@@ -1,0 +1,270 @@
+"""Every error is JSON {"code", "detail", "fields"?}; no input gives a 500 or changes anything."""
+
+import json
+
+import pytest
+
+from orderstate.models import Order, OrderEvent
+from tests.api_support import *  # noqa: F403
+from tests.api_support import SELL, register
+
+ORDERS = "/api/v1/orders/"
+ORDER = "/api/v1/orders/240101000001/"
+
+NASTY_VALUES = [
+    None,
+    True,
+    "",
+    " ",
+    "NaN",
+    "nan",
+    "Infinity",
+    "-Infinity",
+    "inf",
+    "1e999",
+    1e308,
+    -1,
+    0,
+    10**400,
+    "9" * 500,
+    "١٢٣",
+    "\u0663\u066b\u0665",  # Arabic-Indic 3.5
+    "१२३",
+    "\x00",
+    "A\x00B",
+    "é" * 5000,
+    "\U0001d7d9\U0001d7da\U0001d7db",  # mathematical 123
+    "💰",
+    [],
+    {},
+    [1, 2],
+    {"a": {"b": None}},
+    "2500.001",
+    "0.00",
+    "1e-9",
+    "0x10",
+]
+
+
+def assert_error_body(response, status):
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body["code"], str) and body["code"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    for messages in body.get("fields", {}).values():
+        assert all(isinstance(message, str) for message in messages)
+    return body
+
+
+@pytest.fixture
+def order(api):
+    return register(api).json()
+
+
+def post_raw(client, path, body, content_type="application/json"):
+    return client.generic("POST", path, body, content_type=content_type)
+
+
+@pytest.mark.parametrize("field", ["broker_order_id", "symbol", "side", "quantity", "price"])
+@pytest.mark.parametrize("value", NASTY_VALUES, ids=lambda v: repr(v)[:20])
+def test_nasty_register_values_are_400_naming_the_field(api, field, value):
+    response = register(api, **{field: value})
+
+    if response.status_code in (200, 201):
+        return  # some values are valid for some fields, e.g. " 12 " as a quantity
+    body = assert_error_body(response, 400)
+    assert field in body["fields"]
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["fills", "execute", "cancel"])
+@pytest.mark.parametrize("value", NASTY_VALUES, ids=lambda v: repr(v)[:20])
+def test_nasty_action_values_never_500(api, order, action, value):
+    body = {"quantity": value, "price": value, "fill_id": value, "reason": value, "status": value}
+
+    response = api.post(f"{ORDER}{action}/", body, format="json")
+
+    assert response.status_code < 500
+    if response.status_code >= 400:
+        assert_error_body(response, response.status_code)
+
+
+@pytest.mark.parametrize("value", NASTY_VALUES, ids=lambda v: repr(v)[:20])
+def test_nasty_price_patch_is_400_and_changes_nothing(api, order, value):
+    response = api.patch(ORDER, {"price": value}, format="json")
+
+    assert_error_body(response, 400)
+    assert Order.objects.get().version == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["{", '{"price": }', "not json", '{"price": NaN}', '{"price": Infinity}', "\xff\xfe"],
+)
+def test_malformed_json_is_400_parse_error(api, order, raw):
+    response = post_raw(api, ORDERS, raw)
+
+    assert assert_error_body(response, 400)["code"] == "parse_error"
+
+
+@pytest.mark.parametrize("raw", ["[]", "null", "42", '"text"', "[1, 2]"])
+def test_json_that_is_not_an_object_is_400(api, raw):
+    assert_error_body(post_raw(api, ORDERS, raw), 400)
+
+
+def test_empty_body_is_400_naming_the_required_fields(api):
+    body = assert_error_body(post_raw(api, ORDERS, ""), 400)
+
+    assert {"broker_order_id", "symbol", "side", "quantity"} <= set(body["fields"])
+
+
+def test_form_encoded_body_is_415(api):
+    response = post_raw(api, ORDERS, "symbol=TCS", "application/x-www-form-urlencoded")
+
+    assert assert_error_body(response, 415)["code"] == "unsupported_media_type"
+
+
+def test_unknown_fields_are_400_naming_them(api):
+    body = assert_error_body(register(api, target_pice="1.00"), 400)
+
+    assert "target_pice" in body["fields"]
+
+
+def test_over_long_strings_are_400(api):
+    body = assert_error_body(
+        register(api, broker_order_id="1" * 65, ticker="T" * 41, account="a" * 65), 400
+    )
+
+    assert {"broker_order_id", "ticker", "account"} <= set(body["fields"])
+
+
+def test_nul_in_metadata_is_400(api):
+    body = assert_error_body(register(api, metadata={"note": "a\x00b"}), 400)
+
+    assert "metadata" in body["fields"]
+
+
+def test_huge_metadata_is_400(api):
+    assert_error_body(register(api, metadata={"blob": "x" * 20_000}), 400)
+
+
+def test_unicode_symbol_is_400_not_500(api):
+    body = assert_error_body(register(api, symbol="रिलायंस"), 400)
+
+    assert "symbol" in body["fields"]
+
+
+def test_unicode_metadata_is_stored(api):
+    response = register(api, metadata={"note": "लक्ष्य 🎯"})
+
+    assert response.status_code == 201
+    assert response.json()["metadata"] == {"note": "लक्ष्य 🎯"}
+
+
+def test_placed_at_out_of_range_is_400(api):
+    body = assert_error_body(register(api, placed_at="0001-01-01T00:00:00+14:00"), 400)
+
+    assert "placed_at" in body["fields"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nothing/",
+        "/api/v1/orders/1/unknown/",
+        "/api/v2/orders/",
+        "/api/",
+        "/api/v1/orders/%00/",
+        "/api/v1/orders/" + "9" * 300 + "/",
+        "/api/v1/failed-orders/abc/",
+    ],
+)
+def test_unknown_paths_under_api_are_404_json(api, path):
+    assert assert_error_body(api.get(path), 404)["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("put", ORDER),
+        ("delete", ORDER),
+        ("delete", ORDERS),
+        ("get", f"{ORDER}fills/"),
+        ("patch", "/api/v1/trades/"),
+    ],
+)
+def test_wrong_method_is_405(api, order, method, path):
+    response = getattr(api, method)(path, {}, format="json")
+
+    assert assert_error_body(response, 405)["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page": "0"},
+        {"page": "abc"},
+        {"page": "99999999999999999999999"},
+    ],
+)
+def test_bad_page_is_404_json(api, query):
+    assert_error_body(api.get(ORDERS, query), 404)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page_size": "-1"},
+        {"page_size": "1e9"},
+        {"status": "\x00"},
+        {"symbol": "\x00"},
+        {"account": "\x00"},
+        {"active": "maybe"},
+        {"updated_since": "9999-12-31T23:59:59-12:00"},
+        {"updated_since": "0001-01-01T00:00:00+14:00"},
+        {"status": "," * 100},
+    ],
+)
+def test_odd_query_strings_never_500(api, order, query):
+    response = api.get(ORDERS, query)
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert_error_body(response, 400)
+
+
+def test_bad_token_is_401_json(anon):
+    response = anon.get(ORDERS, HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    assert assert_error_body(response, 401)["code"] == "authentication_failed"
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_errors_change_nothing(api, order):
+    events = OrderEvent.objects.count()
+
+    api.post(f"{ORDER}fills/", {"quantity": 99, "price": "1.00"}, format="json")
+    api.post(f"{ORDER}execute/", {"price": "NaN"}, format="json")
+    api.post(f"{ORDER}cancel/", {"status": "EXECUTED"}, format="json")
+    api.patch(ORDER, {"price": "0"}, format="json")
+    register(api, quantity=99)
+
+    assert Order.objects.get().version == 1
+    assert OrderEvent.objects.count() == events
+
+
+def test_order_ids_are_matched_exactly(api):
+    register(api, broker_order_id=" 42 ")
+
+    assert api.get("/api/v1/orders/42/").json()["broker_order_id"] == "42"
+    assert register(api, broker_order_id="a/b").status_code == 400
+
+
+def test_error_body_round_trips_through_json(api):
+    body = register(api, quantity="many").json()
+
+    assert json.loads(json.dumps(body)) == body
+    assert body["code"] == "validation_error"
+    assert body["detail"].startswith("quantity:")
+    assert SELL["quantity"] == 10

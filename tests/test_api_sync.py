@@ -1,0 +1,81 @@
+"""POST /sync/ runs one sync through `orderstate.sync.run_sync` (staff only); GET /sync-runs/."""
+
+import pytest
+
+from orderstate import sync
+from orderstate.models import SyncOutcome, SyncRun
+from tests.api_support import *  # noqa: F403
+from tests.api_support import client_for
+
+SYNC = "/api/v1/sync/"
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """A stand-in for the sync area's run_sync that records its calls and stores a run."""
+    seen = []
+
+    def run_sync(broker_name=None, *, dry_run=False, actor=None, source="sync"):
+        seen.append({"dry_run": dry_run, "actor": actor, "source": source})
+        return SyncRun.objects.create(
+            broker="paper", outcome=SyncOutcome.OK, dry_run=dry_run, stats={"checked": 3}
+        )
+
+    monkeypatch.setattr(sync, "run_sync", run_sync, raising=False)
+    return seen
+
+
+def test_staff_runs_a_sync_and_gets_the_run(staff_api, staff, calls):
+    response = staff_api.post(SYNC, {"dry_run": True}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "ok"
+    assert response.json()["stats"] == {"checked": 3}
+    assert calls == [{"dry_run": True, "actor": staff, "source": "api"}]
+
+
+def test_empty_body_means_a_real_run(staff_api, calls):
+    assert staff_api.post(SYNC).status_code == 200
+    assert calls[0]["dry_run"] is False
+
+
+def test_non_staff_writer_is_403(api, calls):
+    response = api.post(SYNC, {}, format="json")
+
+    assert response.status_code == 403
+    assert calls == []
+
+
+def test_read_only_staff_token_is_403(staff, calls):
+    response = client_for(staff, read_only=True).post(SYNC, {}, format="json")
+
+    assert response.status_code == 403
+    assert calls == []
+
+
+def test_anonymous_is_401(anon, calls):
+    assert anon.post(SYNC, {}, format="json").status_code == 401
+    assert calls == []
+
+
+def test_bad_dry_run_is_400(staff_api, calls):
+    response = staff_api.post(SYNC, {"dry_run": "maybe"}, format="json")
+
+    assert response.status_code == 400
+    assert "dry_run" in response.json()["fields"]
+    assert calls == []
+
+
+def test_get_on_sync_is_405(staff_api):
+    assert staff_api.get(SYNC).status_code == 405
+
+
+def test_sync_runs_lists_newest_first(reader_api):
+    SyncRun.objects.create(broker="paper", outcome=SyncOutcome.FAILED, error="timeout")
+    SyncRun.objects.create(broker="paper", outcome=SyncOutcome.OK)
+
+    body = reader_api.get("/api/v1/sync-runs/").json()
+
+    assert body["count"] == 2
+    assert [run["outcome"] for run in body["results"]] == ["ok", "failed"]
+    assert reader_api.get("/api/v1/sync-runs/", {"outcome": "failed"}).json()["count"] == 1
