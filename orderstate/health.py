@@ -83,7 +83,13 @@ def last_successful_sync_age(now=None):
 
 def _database_unreachable():
     return JsonResponse(
-        {"status": "error", "code": "database_unavailable", "database": "unreachable"}, status=503
+        {
+            "status": "error",
+            "code": "database_unavailable",
+            "detail": "The database does not answer.",
+            "database": "unreachable",
+        },
+        status=503,
     )
 
 
