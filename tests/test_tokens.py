@@ -283,3 +283,15 @@ def test_issue_draws_another_prefix_when_one_is_taken(trader, monkeypatch):
     second, key = ApiToken.issue(trader)
     assert second.prefix == "0badcafe" and key.startswith("0badcafe.")
     assert ApiToken.objects.count() == 2
+
+
+def test_list_api_tokens_shows_scope_and_state_but_never_a_key(trader, viewer):
+    _, key = ApiToken.issue(trader, name="sell engine", account="side")
+    revoked, _ = ApiToken.issue(viewer, read_only=True)
+    revoked.revoke()
+    out, _ = run("list_api_tokens")
+    assert "sell engine" in out and "side" in out and "read-write" in out
+    assert revoked.prefix not in out
+    assert key.split(".", 1)[1] not in out
+    out, _ = run("list_api_tokens", "viewer", "--all")
+    assert revoked.prefix in out and "revoked" in out and "sell engine" not in out
