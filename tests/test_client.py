@@ -598,3 +598,21 @@ def test_end_to_end_unreachable_server_raises_after_bounded_retries(db):
     with pytest.raises(ServiceUnavailable):
         client.get_active_sell_orders()
     assert len(sleeps) == client.retries
+
+
+def test_end_to_end_accounts_follow_the_token_or_the_client_option(live_server, trader):
+    OrderStateManager().register_sell_order("TCS", "S-MAIN", "3600.00", 1)
+    _, scoped_key = ApiToken.issue(trader, account="side")
+    _, open_key = ApiToken.issue(trader)
+    with OrderStateClient(live_server.url, scoped_key) as scoped:
+        scoped.register_sell_order("TCS", "S-SIDE", "3700.00", 2)
+        assert (
+            scoped.get_active_sell_orders()
+            == OrderStateManager(account="side").get_active_sell_orders()
+        )
+        with pytest.raises(errors.OrderNotFound):
+            scoped.get_order("S-MAIN")
+    with OrderStateClient(live_server.url, open_key, account="side") as chosen:
+        assert chosen.get_active_order("TCS")["order_id"] == "S-SIDE"
+        assert [o["order_id"] for o in chosen.get_pending_orders()] == ["S-SIDE"]
+    assert Order.objects.get(broker_order_id="S-SIDE").account == "side"
