@@ -7,6 +7,7 @@ queries) and the same API read with a session login instead of a token.
 """
 
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -34,19 +35,29 @@ from rest_framework.views import APIView  # noqa: E402
 from orderstate.manager import OrderStateManager  # noqa: E402
 from orderstate.tokens import ApiToken  # noqa: E402
 
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "500"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
+PER_ROUND = int(os.environ.get("BENCH_PER_ROUND", "100"))
 PATH = "/api/v1/active-sell-orders/"
 
 
-def rate(client, path, **headers):
-    client.get(path, **headers)
+def timed(client, path, count, **headers):
+    """Microseconds per request over `count` requests, all of which must answer 200."""
     statuses = Counter()
     start = time.perf_counter()
-    for _ in range(REQUESTS):
+    for _ in range(count):
         statuses[client.get(path, **headers).status_code] += 1
     elapsed = time.perf_counter() - start
-    assert statuses == {200: REQUESTS}, (path, statuses)
-    return REQUESTS / elapsed, elapsed / REQUESTS * 1e6
+    assert statuses == {200: count}, (path, statuses)
+    return elapsed / count * 1e6
+
+
+def interleaved(variants, rounds=ROUNDS):
+    """Median µs/request of each variant over rounds run in turn, so load drifts hit all alike."""
+    samples = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, run in variants.items():
+            samples[name].append(run())
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def main():
@@ -60,25 +71,34 @@ def main():
     client = Client(HTTP_HOST="localhost")
     session = Client(HTTP_HOST="localhost")
     session.force_login(user)
-
-    rows = [
-        ("/healthz, no auth (baseline)", rate(client, "/healthz")),
-        (f"{PATH} session login (baseline)", rate(session, PATH)),
-        (f"{PATH} ApiToken", rate(client, PATH, **token)),
-    ]
     throttles = APIView.throttle_classes
-    APIView.throttle_classes = []
-    rows.append((f"{PATH} ApiToken, throttles off", rate(client, PATH, **token)))
-    APIView.throttle_classes = throttles
 
-    print(f"\nbench_auth: {REQUESTS} in-process GETs each (SQLite, one thread)")
-    print(f"{'request':<62} {'req/s':>8} {'µs/req':>8}")
-    for name, (per_second, micros) in rows:
-        print(f"{name:<62} {per_second:>8.0f} {micros:>8.0f}")
-    token_cost = rows[2][1][1] - rows[1][1][1]
-    throttle_cost = rows[2][1][1] - rows[3][1][1]
+    def unthrottled():
+        APIView.throttle_classes = []
+        try:
+            return timed(client, PATH, PER_ROUND, **token)
+        finally:
+            APIView.throttle_classes = throttles
+
+    per_request = interleaved(
+        {
+            "/healthz, no auth (baseline)": lambda: timed(client, "/healthz", PER_ROUND),
+            f"{PATH} session login (baseline)": lambda: timed(session, PATH, PER_ROUND),
+            f"{PATH} ApiToken": lambda: timed(client, PATH, PER_ROUND, **token),
+            f"{PATH} ApiToken, throttles off": unthrottled,
+        }
+    )
     print(
-        f"token auth vs session: {token_cost:+.0f} µs/request; throttling: {throttle_cost:+.0f} µs"
+        f"\nbench_auth: median of {ROUNDS} interleaved rounds of {PER_ROUND} in-process GETs "
+        f"(SQLite, one thread, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})"
+    )
+    print(f"{'request':<62} {'req/s':>8} {'µs/req':>8}")
+    for name, micros in per_request.items():
+        print(f"{name:<62} {1e6 / micros:>8.0f} {micros:>8.0f}")
+    values = list(per_request.values())
+    print(
+        f"token auth vs session login: {values[2] - values[1]:+.0f} µs/request; "
+        f"throttle counting: {values[2] - values[3]:+.0f} µs/request"
     )
 
 
