@@ -6,7 +6,9 @@ server's work. Baselines measured in the same run: /healthz (no auth, two small
 queries) and the same API read with a session login instead of a token.
 """
 
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -16,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 WORKDIR = tempfile.mkdtemp(prefix="bench_auth_")
+atexit.register(shutil.rmtree, WORKDIR, ignore_errors=True)
 os.environ["DATABASE_URL"] = f"sqlite:///{WORKDIR}/bench.sqlite3"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orderstate.settings")
 os.environ.setdefault("LOG_LEVEL", "ERROR")
