@@ -12,8 +12,8 @@ from `orderstate.errors`, chosen by the JSON `code` of a 4xx answer; failures
 of the transport or the server raise `ServiceUnavailable`.
 
 Calls that are safe to repeat (reads, registration, execution, cancel, price
-change, a fill with a `fill_id`) are retried on connection errors, 429 and 503
-with bounded exponential backoff and jitter. Other calls are retried only when
+change, a fill with a `fill_id`) are retried on connection errors, 429 and
+502-504 with bounded exponential backoff and jitter. Other calls are retried only when
 the request provably never reached the server (connect errors).
 
 Needs only `httpx` and the Django-free `orderstate.errors` and `orderstate.validation`.
@@ -33,7 +33,6 @@ import httpx
 
 from orderstate.errors import (
     ERRORS_BY_CODE,
-    DuplicateOrder,
     InvalidTransition,
     OrderNotFound,
     OrderStateError,
@@ -107,13 +106,8 @@ CLIENT_ERRORS_BY_CODE = {
     **ERRORS_BY_CODE,
     "not_authenticated": NotAuthenticated,
     "authentication_failed": NotAuthenticated,
-    "invalid_token": NotAuthenticated,
-    "token_expired": NotAuthenticated,
-    "token_revoked": NotAuthenticated,
     "permission_denied": PermissionDenied,
     "throttled": Throttled,
-    "duplicate_order": DuplicateOrder,
-    "invalid_transition": InvalidTransition,
 }
 
 
