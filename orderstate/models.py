@@ -272,6 +272,19 @@ class Trade(models.Model):
     def open_quantity(self):
         return self.quantity - self.closed_quantity
 
+    def record_exit(self, quantity, exit_price, pnl, order, at):
+        """Book `quantity` sold; the trade closes when none is left (manager only)."""
+        self.exit_price = exit_price
+        self.closed_quantity += quantity
+        self.realised_pnl = (self.realised_pnl or 0) + pnl
+        self.exit_order = order
+        self.updated_at = at
+        if self.closed_quantity == self.quantity:
+            self.status = TradeStatus.CLOSED
+            self.exit_time = at
+            self.exit_reason = self.exit_reason or order.metadata.get("exit_reason", "target")
+        self.save()
+
 
 class FailedOrderStatus(models.TextChoices):
     WAITING = "WAITING", "Waiting for retry"
@@ -327,6 +340,14 @@ class FailedOrder(models.Model):
 
     def __str__(self):
         return f"{self.symbol} x{self.quantity} ({self.status})"
+
+    def move_to(self, status, at):
+        """Record the queue entry's new status (called by retry_queue inside its lock)."""
+        self.status = status
+        if status != FailedOrderStatus.EXPIRED:
+            self.last_retry_at = at
+        self.updated_at = at
+        self.save()
 
 
 class EventKind(models.TextChoices):

@@ -74,20 +74,9 @@ def _sell(order, quantity, price, at):
         return None
     sold = min(quantity, trade.open_quantity)
     pnl = ((price - trade.entry_price) * sold).quantize(RUPEE_PLACES)
-    trade.exit_price = weighted_average(trade.exit_price, trade.closed_quantity, price, sold)
-    trade.closed_quantity += sold
-    trade.realised_pnl = (trade.realised_pnl or Decimal(0)) + pnl
-    trade.exit_order = order
-    trade.updated_at = at
-    kind = "reduced"
-    if trade.closed_quantity == trade.quantity:
-        trade.status = TradeStatus.CLOSED
-        trade.exit_time = at
-        trade.exit_reason = trade.exit_reason or order.metadata.get("exit_reason", "target")
-        kind = "closed"
-    trade.save()
+    exit_price = weighted_average(trade.exit_price, trade.closed_quantity, price, sold)
+    trade.record_exit(sold, exit_price, pnl, order, at)
+    kind = "closed" if trade.status == TradeStatus.CLOSED else "reduced"
     return PositionChange(
-        trade,
-        kind,
-        {"quantity": sold, "exit_price": str(price), "pnl": str(pnl)},
+        trade, kind, {"quantity": sold, "exit_price": str(price), "pnl": str(pnl)}
     )

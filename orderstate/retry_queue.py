@@ -152,10 +152,7 @@ def _waiting(account, base):
 
 def _move(manager, entry, status, now, **data):
     previous = entry.status
-    entry.status = status
-    entry.last_retry_at = entry.last_retry_at if status == FailedOrderStatus.EXPIRED else now
-    entry.updated_at = now
-    entry.save()
+    entry.move_to(status, now)
     _event(manager, entry, previous, status, data)
 
 

@@ -12,6 +12,7 @@ from orderstate.errors import ValidationError
 MAX_QUANTITY = 10_000_000
 MAX_PRICE = Decimal("100000000")  # ₹10 crore a share: far above any listed equity
 PRICE_PLACES = 2
+FLOAT_NOISE = Decimal("0.000001")
 
 # NSE/BSE series suffixes of a trading symbol: RELIANCE-EQ, IDEA-BE, BAJAJ-AUTO-EQ.
 _SERIES = r"EQ|BE|BZ|BL|SM|ST|GB|GS|IL|IV|MF|RR|E1|N[0-9A-Z]"
@@ -88,9 +89,14 @@ def parse_price(value, field="price", *, places=PRICE_PLACES):
         _fail(field, f"must be greater than zero, not {price}")
     if price > MAX_PRICE:
         _fail(field, f"must be at most {MAX_PRICE}, not {price}")
-    if price != price.quantize(Decimal(1).scaleb(-places)):
+    step = Decimal(1).scaleb(-places)
+    rounded = price.quantize(step)
+    # A float computed by the bot (entry * 1.05) carries binary noise such as
+    # 2520.0000000000005; that is the price 2520.00, while 2520.005 is not.
+    tolerance = FLOAT_NOISE if isinstance(value, float) else 0
+    if abs(price - rounded) > tolerance:
         _fail(field, f"has more than {places} decimal places: {price}")
-    return price.quantize(Decimal(1).scaleb(-places))
+    return rounded
 
 
 def parse_optional_price(value, field="price", **kwargs):
