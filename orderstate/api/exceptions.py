@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DataError
 from django.http import Http404, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -135,6 +136,7 @@ def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
     return defaults.server_error(request, template_name)
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
     """Any path under /api/ that names no endpoint."""
     return _json("not_found", f"No API endpoint at {request.path}.", 404)
