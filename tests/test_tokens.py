@@ -295,3 +295,10 @@ def test_list_api_tokens_shows_scope_and_state_but_never_a_key(trader, viewer):
     assert key.split(".", 1)[1] not in out
     out, _ = run("list_api_tokens", "viewer", "--all")
     assert revoked.prefix in out and "revoked" in out and "sell engine" not in out
+
+
+def test_openapi_schema_documents_the_token_header(client, db):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    scheme = schema["components"]["securitySchemes"]["tokenAuth"]
+    assert scheme["in"] == "header" and scheme["name"] == "Authorization"
+    assert {"tokenAuth": []} in schema["paths"]["/api/v1/orders/"]["get"]["security"]
