@@ -31,6 +31,20 @@ run: install
 	DEBUG=true $(PY) manage.py demo_login --host $(HOST) --port $(PORT)
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
+# Production mode on this machine: DEBUG off, static files from whitenoise, gunicorn.
+# SECRET_KEY comes from the environment, or else from var/secret_key, generated once
+# (git-ignored; for local use only - production sets SECRET_KEY or SECRET_KEY_FILE).
+.PHONY: serve
+serve: install
+	@mkdir -p var
+	@[ -n "$$SECRET_KEY$$SECRET_KEY_FILE" ] || [ -s var/secret_key ] || \
+		(umask 077 && $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key)
+	@export DEBUG=false; \
+	[ -n "$$SECRET_KEY$$SECRET_KEY_FILE" ] || export SECRET_KEY_FILE=var/secret_key; \
+	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
+	$(PY) manage.py migrate --noinput && \
+	exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT)
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

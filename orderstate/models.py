@@ -425,5 +425,21 @@ class SyncRun(models.Model):
         return self.finished_at - self.started_at if self.finished_at else None
 
 
+class LoginFailure(models.Model):
+    """One failed log-in, keyed by username or client address (orderstate/login_guard.py).
+
+    In the database, not process memory, so a lockout holds across workers and hosts.
+    """
+
+    key = models.CharField(max_length=200)
+    failed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "failed_at"], name="login_failure_key_at")]
+
+    def __str__(self):
+        return f"{self.key} failed at {self.failed_at:%Y-%m-%d %H:%M:%S}"
+
+
 # API tokens live in their own module; importing them here registers the model with the app.
 from orderstate.tokens import ApiToken  # noqa: E402, F401

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orderstate import shapes
+from orderstate.errors import DuplicateOrder
 from orderstate.models import EventKind, FailedOrder, FailedOrderStatus
 from orderstate.validation import (
     parse_optional_price,
@@ -82,8 +83,15 @@ def add(manager, symbol, ticker, qty, close, reason, metadata, now=None):
             except IntegrityError:
                 # Another process queued the symbol after our read: update theirs.
                 entry = _waiting(manager.account, base)
+                if entry is None:
+                    # ...and resolved it again before we could lock it.
+                    raise DuplicateOrder(
+                        f"{base} was queued and resolved meanwhile; retry"
+                    ) from None
+        # A repeat that leaves out the ticker, close or reason keeps the recorded ones.
         for name, value in fields.items():
-            setattr(entry, name, value)
+            if value not in ("", None):
+                setattr(entry, name, value)
         entry.metadata = {**entry.metadata, **metadata}
         entry.retry_count += 1
         entry.last_retry_at = now

@@ -176,3 +176,56 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Production hardening (README, "Running in production"). HTTPS=true says the site
+# is served over TLS and turns on secure cookies, the HTTPS redirect and HSTS; each
+# can still be set on its own. Off by default so `make serve` works over plain HTTP.
+HTTPS = env_bool("HTTPS", default=False)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=HTTPS)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=HTTPS)
+# Only behind a proxy that sets this header itself (e.g. X-Forwarded-Proto);
+# trusting it otherwise lets any client claim HTTPS.
+if env_str("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + env_str("SECURE_PROXY_SSL_HEADER").upper().replace("-", "_"),
+        "https",
+    )
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Scripts and styles come only from our static files (htmx is vendored there).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# drf-spectacular's Swagger page loads its bundle from a CDN and starts it with an
+# inline script; only that page gets a policy allowing both.
+CONTENT_SECURITY_POLICY_BY_PATH = {
+    "/api/docs/": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://cdn.jsdelivr.net; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    ),
+}
+MIDDLEWARE += [
+    "orderstate.security.ContentSecurityPolicyMiddleware",
+    "orderstate.middleware.DatabaseUnavailableMiddleware",
+]
+# Values of environment variables named like secrets are masked in every log line.
+LOGGING["filters"] = {"mask_secrets": {"()": "orderstate.log_redaction.MaskSecretsFilter"}}
+LOGGING["handlers"]["console"]["filters"] = ["mask_secrets"]
+
+# Dashboard log-in lockout (orderstate/login_guard.py), kept in the database so it
+# holds across workers and hosts.
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+# Behind a proxy, the header holding the client address (e.g. X-Forwarded-For); the
+# right-most entry, the one the proxy appended, is used.
+LOGIN_CLIENT_IP_HEADER = env_str("LOGIN_CLIENT_IP_HEADER", "")

@@ -4,11 +4,15 @@ These are the only places numbers become floats: the old code did arithmetic
 on them as floats, and the legacy files are JSON numbers.
 """
 
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from orderstate.models import FailedOrder, Trade, TradeStatus
 
 IST = ZoneInfo("Asia/Kolkata")
+PAISA = Decimal("0.01")
+# Trade metadata key holding the old file's entries of a position merged at import.
+LEGACY_ENTRIES = "legacy_entries"
 
 
 def legacy_time(value):
@@ -45,7 +49,7 @@ def pending_order(order):
         "qty": order.quantity,
         "order_type": order.order_type,
         "variety": order.variety,
-        "price": _number(order.price),
+        "price": _number(order.price) if order.price is not None else order.metadata.get("price"),
         "placed_at": legacy_time(order.placed_at),
         "last_status_check": legacy_time(order.last_synced_at),
         "status": order.status,
@@ -57,8 +61,9 @@ def pending_order(order):
 
 def trade(trade):
     entry = trade.entry_order
+    metadata = {k: v for k, v in trade.metadata.items() if k != LEGACY_ENTRIES}
     shape = {
-        **trade.metadata,
+        **metadata,
         "symbol": trade.symbol,
         "placed_symbol": entry.symbol if entry else trade.metadata.get("placed_symbol"),
         "ticker": trade.ticker,
@@ -80,9 +85,33 @@ def trade(trade):
                 exit_order.broker_order_id if exit_order else trade.metadata.get("sell_order_id")
             ),
             pnl=_number(pnl),
-            pnl_pct=round(float(pnl / cost * 100), 2) if cost else 0.0,
+            pnl_pct=trade.metadata.get("pnl_pct", _percent(pnl, cost)),
         )
     return shape
+
+
+def _percent(pnl, cost):
+    return round(float(pnl / cost * 100), 2) if cost else 0.0
+
+
+def trade_entries(position):
+    """The old file's entries for one position: re-entries merged at import come apart again."""
+    shape = trade(position)
+    entries = position.metadata.get(LEGACY_ENTRIES)
+    if not entries:
+        return [shape]
+    closed = position.status == TradeStatus.CLOSED
+    exit_fields = ("exit_price", "exit_time", "exit_reason", "sell_order_id")
+    result = []
+    for entry in entries:
+        part = {**entry, "status": shape["status"]}
+        if closed:
+            part.update({name: shape[name] for name in exit_fields})
+            entry_price = Decimal(str(entry["entry_price"]))
+            pnl = ((position.exit_price - entry_price) * int(entry["qty"])).quantize(PAISA)
+            part.update(pnl=_number(pnl), pnl_pct=_percent(pnl, entry_price * int(entry["qty"])))
+        result.append(part)
+    return result
 
 
 def failed_order(entry):
@@ -91,7 +120,11 @@ def failed_order(entry):
         "symbol": entry.trading_symbol or entry.symbol,
         "ticker": entry.ticker,
         "qty": entry.quantity,
-        "close": _number(entry.reference_price),
+        "close": (
+            _number(entry.reference_price)
+            if entry.reference_price is not None
+            else entry.metadata.get("close")
+        ),
         "reason": entry.reason,
         "first_failed_at": legacy_time(entry.first_failed_at),
         "retry_count": entry.retry_count,
@@ -104,6 +137,8 @@ def trade_history(account):
     trades = Trade.objects.filter(account=account).select_related("entry_order", "exit_order")
     waiting = FailedOrder.objects.waiting().filter(account=account)
     return {
-        "trades": [trade(t) for t in trades.order_by("entry_time", "id")],
+        "trades": [
+            entry for t in trades.order_by("entry_time", "id") for entry in trade_entries(t)
+        ],
         "failed_orders": [failed_order(f) for f in waiting.order_by("first_failed_at", "id")],
     }

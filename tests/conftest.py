@@ -6,6 +6,16 @@ from django.contrib.auth.models import Permission
 from orderstate.manager import OrderStateManager
 
 
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    """Serve static sources (production uses collectstatic's manifest) and hash fast."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def manager(db):
     return OrderStateManager(source="api")

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orderstate', '0001_initial'),
+        ('orderstate', '0002_login_failure'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,38 @@
+"""gunicorn settings for orderstate (README, "Running in production").
+
+Every value can be overridden from the environment (GUNICORN_*), or with
+gunicorn's own command-line flags.
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name, default):
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# The usual 2 x cores + 1: requests mostly wait on the database.
+workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
+threads = _int("GUNICORN_THREADS", 2)
+# A request that takes longer than this is stuck: the worker is killed and replaced.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM or a reload (SIGHUP), workers finish their requests for this long.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then so a slow leak never grows; the jitter keeps
+# them from all restarting at once.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Off: each worker imports the app and opens its own database connections after
+# the fork, so no connection (or pool) is ever shared between processes.
+preload_app = False
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# Trust X-Forwarded-* only from these proxy addresses.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+wsgi_app = "orderstate.wsgi:application"

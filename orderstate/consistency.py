@@ -1,0 +1,258 @@
+"""Checks that the whole state agrees with itself, and the repairs that need no guess.
+
+`find_problems()` is read-only and cheap (a few queries), so the sync can run
+it after every run; `fix_problems()` repairs through the manager only what the
+data itself determines, and returns the rest.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from django.db.models import Count, F
+from django.utils import timezone
+
+from orderstate import retry_queue
+from orderstate.errors import OrderStateError
+from orderstate.manager import OrderStateManager
+from orderstate.models import EventSource, FailedOrder, Order, Side, Trade
+from orderstate.states import ACTIVE, Status
+
+DEFAULT_MAX_ACTIVE_DAYS = 5
+
+
+@dataclass
+class Problem:
+    code: str
+    message: str
+    ids: dict = field(default_factory=dict)  # {"order": [broker ids], "trade": [pks], ...}
+    account: str = ""
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def find_problems(max_active_days=DEFAULT_MAX_ACTIVE_DAYS, now=None):
+    now = now or timezone.now()
+    problems = []
+    for check in (
+        _sells_executed_with_trade_open,
+        _unprotected_positions,
+        _duplicate_open_trades,
+        _trades_closed_without_sell,
+        _sells_without_position,
+        _filled_above_quantity,
+        _expired_failed_orders,
+    ):
+        problems.extend(check(now))
+    problems.extend(_stale_active_orders(now, max_active_days))
+    return problems
+
+
+def _open_trades():
+    return {(t.account, t.symbol): t for t in Trade.objects.open()}
+
+
+def _sells_executed_with_trade_open(now):
+    open_trades = _open_trades()
+    problems = []
+    symbols = {symbol for _, symbol in open_trades}
+    executed_sells = Order.objects.sells().filter(status=Status.EXECUTED, base_symbol__in=symbols)
+    for order in executed_sells.order_by("closed_at", "id"):
+        trade = open_trades.get((order.account, order.base_symbol))
+        sold_at = order.closed_at or order.placed_at
+        if trade is None or trade.entry_time > sold_at or trade.exit_order_id == order.pk:
+            continue
+        problems.append(
+            Problem(
+                "sell_executed_trade_open",
+                f"sell {order.broker_order_id} of {order.base_symbol} executed but trade "
+                f"{trade.pk} is still open",
+                {"order": [order.broker_order_id], "trade": [trade.pk]},
+                order.account,
+            )
+        )
+    return problems
+
+
+def _unprotected_positions(now):
+    protected = set(Order.objects.active().sells().values_list("account", "base_symbol").distinct())
+    return [
+        Problem(
+            "unprotected_position",
+            f"open trade {trade.pk} ({trade.symbol} x{trade.open_quantity}) has no active "
+            "sell order",
+            {"trade": [trade.pk]},
+            trade.account,
+        )
+        for trade in Trade.objects.open().order_by("entry_time")
+        if (trade.account, trade.symbol) not in protected
+    ]
+
+
+def _duplicate_open_trades(now):
+    # A database constraint forbids this; checked so a bypassed constraint shows up.
+    groups = (
+        Trade.objects.open().values("account", "symbol").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    problems = []
+    for group in groups:
+        ids = list(
+            Trade.objects.open()
+            .filter(account=group["account"], symbol=group["symbol"])
+            .values_list("pk", flat=True)
+        )
+        problems.append(
+            Problem(
+                "duplicate_open_trades",
+                f"{group['symbol']} has {group['n']} open trades",
+                {"trade": ids},
+                group["account"],
+            )
+        )
+    return problems
+
+
+def _trades_closed_without_sell(now):
+    return [
+        Problem(
+            "trade_closed_without_sell",
+            f"trade {trade.pk} ({trade.symbol}) is closed without a sell order"
+            + (
+                f" (history names sell {trade.metadata['sell_order_id']})"
+                if trade.metadata.get("sell_order_id")
+                else ""
+            ),
+            {"trade": [trade.pk]},
+            trade.account,
+        )
+        for trade in Trade.objects.closed().filter(exit_order__isnull=True).order_by("entry_time")
+    ]
+
+
+def _sells_without_position(now):
+    open_trades = _open_trades()
+    return [
+        Problem(
+            "sell_without_position",
+            f"active sell {order.broker_order_id} of {order.base_symbol} has no open trade",
+            {"order": [order.broker_order_id]},
+            order.account,
+        )
+        for order in Order.objects.active().sells().order_by("placed_at")
+        if (order.account, order.base_symbol) not in open_trades
+    ]
+
+
+def _filled_above_quantity(now):
+    # Database constraints forbid both; checked so a bypassed constraint shows up.
+    orders = Order.objects.filter(filled_quantity__gt=F("quantity"))
+    trades = Trade.objects.filter(closed_quantity__gt=F("quantity"))
+    return [
+        Problem(
+            "filled_above_quantity",
+            f"order {o.broker_order_id} filled {o.filled_quantity} of {o.quantity}",
+            {"order": [o.broker_order_id]},
+            o.account,
+        )
+        for o in orders
+    ] + [
+        Problem(
+            "filled_above_quantity",
+            f"trade {t.pk} closed {t.closed_quantity} of {t.quantity}",
+            {"trade": [t.pk]},
+            t.account,
+        )
+        for t in trades
+    ]
+
+
+def _expired_failed_orders(now):
+    return [
+        Problem(
+            "failed_order_expired",
+            f"failed order {entry.pk} ({entry.symbol}) is still waiting after its expiry "
+            f"{retry_queue.expires_at(entry).isoformat()}",
+            {"failed_order": [entry.pk]},
+            entry.account,
+        )
+        for entry in FailedOrder.objects.waiting().order_by("first_failed_at")
+        if not retry_queue.is_valid(entry, now)
+    ]
+
+
+def _stale_active_orders(now, max_days):
+    cutoff = now - timedelta(days=max_days)
+    stale = Order.objects.filter(status__in=ACTIVE, placed_at__lt=cutoff).order_by("placed_at")
+    return [
+        Problem(
+            "stale_active_order",
+            f"{order.side} {order.broker_order_id} of {order.base_symbol} is {order.status} "
+            f"since {order.placed_at:%Y-%m-%d} (over {max_days} days)",
+            {"order": [order.broker_order_id]},
+            order.account,
+        )
+        for order in stale
+    ]
+
+
+# Repairs -------------------------------------------------------------------------
+
+
+def fix_problems(problems, max_active_days=DEFAULT_MAX_ACTIVE_DAYS, now=None, actor=None):
+    """Repair what needs no guess; returns (fixed, remaining) lists of problems.
+
+    The remaining ones are found again after the repairs, since one repair can
+    settle another problem (a closed trade is no longer an unprotected position).
+    """
+    fixed, unrepaired = [], {}
+    expired_accounts = set()
+    for problem in problems:
+        manager = OrderStateManager(source=EventSource.CLI, actor=actor, account=problem.account)
+        try:
+            repaired = _repair(manager, problem, now, expired_accounts)
+        except OrderStateError as exc:
+            problem.message += f" (not repaired: {exc.detail})"
+            repaired = False
+        if repaired:
+            fixed.append(problem)
+        else:
+            unrepaired[_key(problem)] = problem
+    remaining = [
+        unrepaired.get(_key(problem), problem)
+        for problem in find_problems(max_active_days=max_active_days, now=now)
+    ]
+    return fixed, remaining
+
+
+def _key(problem):
+    return (problem.code, problem.account, repr(sorted(problem.ids.items())))
+
+
+def _repair(manager, problem, now, expired_accounts):
+    if problem.code == "failed_order_expired":
+        if problem.account not in expired_accounts:
+            expired_accounts.add(problem.account)
+            manager.cleanup_expired_failed_orders(now=now)
+        return True
+    if problem.code == "sell_executed_trade_open":
+        order = Order.objects.get(account=problem.account, broker_order_id=problem.ids["order"][0])
+        if order.average_price is None:
+            problem.message += " (no execution price recorded: close it by hand)"
+            return False
+        manager.close_trade_from_sell(problem.ids["trade"][0], order.broker_order_id)
+        return True
+    if problem.code == "trade_closed_without_sell":
+        trade = Trade.objects.get(pk=problem.ids["trade"][0])
+        sell_id = trade.metadata.get("sell_order_id")
+        sell = (
+            Order.objects.filter(
+                account=trade.account, broker_order_id=str(sell_id), side=Side.SELL
+            ).first()
+            if sell_id
+            else None
+        )
+        if sell is None:
+            return False
+        manager.link_trade_exit(trade.pk, sell.broker_order_id)
+        return True
+    return False
