@@ -268,3 +268,32 @@ def test_error_body_round_trips_through_json(api):
     assert body["code"] == "validation_error"
     assert body["detail"].startswith("quantity:")
     assert SELL["quantity"] == 10
+
+
+def test_json_nested_too_deeply_to_parse_is_400(api):
+    raw = '{"a":' * 5000 + "1" + "}" * 5000
+
+    assert assert_error_body(post_raw(api, ORDERS, raw), 400)["code"] == "parse_error"
+
+
+def test_metadata_nested_too_deeply_is_400(api):
+    nested = {}
+    for _ in range(50):
+        nested = {"a": nested}
+
+    body = assert_error_body(register(api, metadata=nested), 400)
+
+    assert "metadata" in body["fields"]
+
+
+def test_body_beyond_the_upload_limit_is_400_json(api):
+    raw = json.dumps({**SELL, "metadata": {"blob": "x" * 3_000_000}})
+
+    assert assert_error_body(post_raw(api, ORDERS, raw), 400)["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("accept", ["application/xml", "text/html"])
+def test_unsupported_accept_is_406_json(api, accept):
+    response = api.get(ORDERS, HTTP_ACCEPT=accept)
+
+    assert assert_error_body(response, 406)["code"] == "not_acceptable"

@@ -125,7 +125,7 @@ def _is_api(request):
 def bad_request(request, exception, template_name=defaults.ERROR_400_TEMPLATE_NAME):
     """Django's handler400 (e.g. a body too large to read), JSON under /api/."""
     if _is_api(request):
-        return _json("bad_request", "Bad request.", 400)
+        return _json("bad_request", str(exception) or "Bad request.", 400)
     return defaults.bad_request(request, exception, template_name)
 
 

@@ -83,17 +83,22 @@ def _printable(value):
         raise serializers.ValidationError("must contain printable characters only")
 
 
-def _no_nul(value, path="metadata"):
-    """PostgreSQL cannot store NUL in JSON text, so refuse it wherever it hides."""
+MAX_METADATA_DEPTH = 16
+
+
+def _check_json(value, path="metadata", depth=0):
+    """Refuse what PostgreSQL cannot store (NUL in text) and nesting past a sane depth."""
+    if depth > MAX_METADATA_DEPTH:
+        raise serializers.ValidationError(f"{path}: nested deeper than {MAX_METADATA_DEPTH}")
     if isinstance(value, str) and "\x00" in value:
         raise serializers.ValidationError(f"{path}: text may not contain NUL characters")
     if isinstance(value, dict):
         for key, item in value.items():
-            _no_nul(key, path)
-            _no_nul(item, f"{path}.{key}")
+            _check_json(key, path, depth)
+            _check_json(item, f"{path}.{key}", depth + 1)
     if isinstance(value, list):
         for index, item in enumerate(value):
-            _no_nul(item, f"{path}.{index}")
+            _check_json(item, f"{path}.{index}", depth + 1)
 
 
 class InputSerializer(serializers.Serializer):
@@ -128,7 +133,7 @@ class MetadataField(serializers.DictField):
             raise serializers.ValidationError(
                 f"keys {', '.join(clash)} are order fields; send them as fields, not metadata"
             )
-        _no_nul(value)
+        _check_json(value)
         if len(json.dumps(value, default=str)) > MAX_METADATA_BYTES:
             raise serializers.ValidationError(f"must be at most {MAX_METADATA_BYTES} bytes")
         return value

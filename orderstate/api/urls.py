@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from orderstate.api import views
+from orderstate.api import sync_views, trade_views, views
 from orderstate.api.exceptions import not_found
 
 # The trailing slash is optional, so `/orders` and `/orders/` both answer (no redirect
@@ -12,16 +12,16 @@ from orderstate.api.exceptions import not_found
 router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("orders", views.OrderViewSet, basename="order")
-router.register("trades", views.TradeViewSet, basename="trade")
-router.register("failed-orders", views.FailedOrderViewSet, basename="failed-order")
-router.register("sync-runs", views.SyncRunViewSet, basename="sync-run")
+router.register("trades", trade_views.TradeViewSet, basename="trade")
+router.register("failed-orders", trade_views.FailedOrderViewSet, basename="failed-order")
+router.register("sync-runs", sync_views.SyncRunViewSet, basename="sync-run")
 
 v1 = [
     *router.urls,
     re_path(
         r"^active-sell-orders/?$", views.ActiveSellOrdersView.as_view(), name="active-sell-orders"
     ),
-    re_path(r"^sync/?$", views.SyncView.as_view(), name="sync"),
+    re_path(r"^sync/?$", sync_views.SyncView.as_view(), name="sync"),
 ]
 
 urlpatterns = [

@@ -1,0 +1,69 @@
+"""What every API view shares: JSON only, pagination, the manager, account and version rules."""
+
+from rest_framework import status
+from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
+
+from orderstate.api.parsers import ApiJSONParser
+from orderstate.manager import OrderStateManager
+from orderstate.models import DEFAULT_ACCOUNT, EventSource
+
+
+class AmbiguousOrder(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "ambiguous_order"
+    default_detail = "Several accounts have an order with this id; pass ?account=."
+
+
+class ApiPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class ApiMixin:
+    """JSON in, JSON out, paginated lists: the same for every endpoint."""
+
+    parser_classes = [ApiJSONParser]
+    renderer_classes = [JSONRenderer]
+    pagination_class = ApiPagination
+
+    def parse(self, serializer_class):
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def manager(self, account):
+        return OrderStateManager(source=EventSource.API, actor=self.request.user, account=account)
+
+    def write_account(self, requested=None):
+        """The account a write lands in: the token's own, else the one asked for."""
+        scoped = getattr(self.request.auth, "account", None)
+        if scoped and requested and requested != scoped:
+            raise PermissionDenied(f"This token may only change account {scoped!r}.")
+        return scoped or requested or DEFAULT_ACCOUNT
+
+    def paginated(self, queryset, serializer_class):
+        page = self.paginate_queryset(queryset)
+        data = serializer_class(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+
+def printable_or_none(value, limit=64):
+    return value if value and len(value) <= limit and value.isprintable() else None
+
+
+def expected_version(request):
+    """The version an If-Match header asks for; 0 (matches nothing) when unreadable."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = [tag.strip() for tag in header.split(",")]
+    if "*" in tags:
+        return None
+    for tag in tags:
+        digits = tag.removeprefix("W/").strip('"')
+        if digits.isascii() and digits.isdigit() and len(digits) <= 9:
+            return int(digits)
+    return 0
