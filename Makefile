@@ -29,6 +29,8 @@ run: install
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py demo_data
 	DEBUG=true $(PY) manage.py demo_login --host $(HOST) --port $(PORT)
+	DEBUG=true $(PY) manage.py sync_broker --broker paper --loop --interval 5 & sync=$$!; \
+	trap 'kill $$sync 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production mode on this machine: DEBUG off, static files from whitenoise, gunicorn.

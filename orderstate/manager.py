@@ -61,6 +61,7 @@ ORDER_SOURCE_FOR_EVENT = {
 IDENTITY_FIELDS = ("side", "base_symbol", "quantity", "price", "trigger_price", "order_type")
 AVERAGE_PLACES = positions.AVERAGE_PLACES
 MAX_AMOUNT = Decimal("1e15")  # fits Trade.realised_pnl (18 digits, 2 decimals)
+_TICK = Decimal("0.01")
 
 
 def _metadata(value):
@@ -523,6 +524,83 @@ class OrderStateManager:
                     flagged.append(order)
         return flagged
 
+    # Orders placed outside the bot, seen in the broker's book ------------------
+
+    def record_broker_order(self, broker_order):
+        """Record a broker order we never registered (source=broker); returns (order, changes).
+
+        One transaction holds the whole story, so a crash leaves all or none of it:
+        for a filled SELL of a symbol with an open trade (a manual sell) the bot's
+        sell order stops being tracked first, keeping one active sell per symbol;
+        the order's fills then move the position; a filled BUY of a symbol in the
+        failed-buy queue (a manual buy) takes the symbol out of the queue.
+        """
+        bo = broker_order
+        changes = []
+        with transaction.atomic():
+            if bo.side == Side.SELL and bo.filled_quantity > 0 and self._has_open_trade(bo):
+                bot_sell = self._active_sell(bo.base_symbol, self.account, lock=True)
+                if bot_sell is not None:
+                    reason = f"sold manually at the broker (order {bo.order_id})"
+                    self._close(bot_sell, Status.CANCELLED, reason)
+                changes.append("manual_sell")
+            order = self._insert(self._broker_order_fields(bo))
+            if order is None and self._find(bo.order_id) is None:
+                raise DuplicateOrder(
+                    f"broker order {bo.order_id}: {bo.base_symbol} already has an active sell order"
+                )
+            if order is None or order.status in ACTIVE:
+                order, applied = self.apply_broker_update(
+                    bo.order_id,
+                    status=bo.status,
+                    filled_quantity=bo.filled_quantity,
+                    average_price=bo.average_price,
+                    broker_status=bo.broker_status,
+                    reason=bo.reason,
+                )
+                changes.extend(applied)
+            if (
+                bo.side == Side.BUY
+                and bo.filled_quantity > 0
+                and retry_queue.mark_bought_manually(self, bo.base_symbol, bo.order_id)
+            ):
+                changes.append("manual_buy")
+        return order, changes
+
+    def _has_open_trade(self, broker_order):
+        return (
+            Trade.objects.open()
+            .filter(account=self.account, symbol=broker_order.base_symbol)
+            .exists()
+        )
+
+    def _broker_order_fields(self, bo):
+        """Fields of a broker order as first seen: OPEN, or its final state if it never filled."""
+        price, trigger = _on_tick(bo.price), _on_tick(bo.trigger_price)
+        order_type = bo.order_type
+        if price is None and order_type in (OrderType.LIMIT, OrderType.SL):
+            order_type = OrderType.MARKET  # the book shows no usable limit price
+        options = {
+            "exchange": bo.exchange,
+            "order_type": order_type,
+            "variety": bo.variety,
+            "trigger_price": trigger,
+        }
+        if bo.placed_at is not None:
+            options["placed_at"] = bo.placed_at
+        product = str(bo.raw.get("prod", "")).upper()
+        if product in Product.values:
+            options["product"] = product
+        fields = self._order_fields(
+            bo.side, bo.symbol, bo.order_id, price, bo.quantity, None, options
+        )
+        fields["source"] = Source.BROKER
+        fields["status"] = Status.OPEN
+        fields["broker_status"] = bo.broker_status[:64]
+        if bo.filled_quantity == 0 and bo.status in (Status.CANCELLED, Status.REJECTED):
+            fields.update(status=bo.status, status_reason=bo.reason, closed_at=fields["updated_at"])
+        return fields
+
     # Reads in the old bot's shapes ---------------------------------------
 
     def get_active_sell_orders(self):
@@ -945,6 +1023,11 @@ def _amount(value, name):
     if abs(amount) >= MAX_AMOUNT:
         raise ValidationError(f"{name}: {amount} is beyond ±{MAX_AMOUNT}")
     return amount.quantize(positions.RUPEE_PLACES)
+
+
+def _on_tick(price):
+    """A broker price an order can carry (two decimals), or None."""
+    return price if price is not None and price == price.quantize(_TICK) else None
 
 
 def _closing_status(status):

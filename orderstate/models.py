@@ -441,5 +441,47 @@ class LoginFailure(models.Model):
         return f"{self.key} failed at {self.failed_at:%Y-%m-%d %H:%M:%S}"
 
 
+class InstanceLock(models.Model):
+    """A named lock row for once-only jobs on databases without advisory locks (SQLite).
+
+    See `orderstate.locks.single_instance`; a row older than its time-to-live is
+    taken over, so a crashed holder does not block the job forever.
+    """
+
+    name = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=200)
+    acquired_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.name} held by {self.holder}"
+
+
+class PaperOrder(models.Model):
+    """The paper broker's own order book: what a real broker would hold."""
+
+    account = models.CharField(max_length=64, default=DEFAULT_ACCOUNT)
+    order_id = models.CharField(max_length=64)
+    symbol = models.CharField(max_length=40)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    order_type = models.CharField(max_length=8, choices=OrderType.choices)
+    quantity = models.PositiveIntegerField()
+    price = models.DecimalField(**PRICE, null=True, blank=True)
+    filled_quantity = models.PositiveIntegerField(default=0)
+    average_price = models.DecimalField(**AVERAGE, null=True, blank=True)
+    market_price = models.DecimalField(**PRICE)
+    status = models.CharField(max_length=40, help_text="Broker status text, as Kotak words it")
+    steps = models.PositiveIntegerField(default=0)
+    placed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["placed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "order_id"], name="paper_unique_order_id")
+        ]
+
+    def __str__(self):
+        return f"paper {self.side} {self.quantity} {self.symbol} #{self.order_id} ({self.status})"
+
+
 # API tokens live in their own module; importing them here registers the model with the app.
 from orderstate.tokens import ApiToken  # noqa: E402, F401

@@ -1,0 +1,26 @@
+"""Brokers the sync can read an order book from; `get_broker(name)` picks one."""
+
+from django.conf import settings
+
+BROKER_NAMES = ("paper", "kotak", "replay")
+
+
+def get_broker(name=None, *, file=None):
+    """The broker called `name` (default `settings.ORDERSTATE_BROKER`).
+
+    Kotak's SDK is imported only here, when Kotak is chosen: it loads numpy and pandas.
+    """
+    name = (name or settings.ORDERSTATE_BROKER or "").strip().lower()
+    if name == "paper":
+        from orderstate.brokers.paper import PaperBroker
+
+        return PaperBroker()
+    if name == "replay":
+        from orderstate.brokers.replay import ReplayBroker
+
+        return ReplayBroker(file or settings.ORDERSTATE_REPLAY_FILE)
+    if name == "kotak":
+        from orderstate.brokers.kotak import KotakBroker
+
+        return KotakBroker.from_environment()
+    raise ValueError(f"unknown broker {name!r}: choose one of {', '.join(BROKER_NAMES)}")

@@ -1,0 +1,107 @@
+"""`manage.py sync_broker`: make the database follow the broker's order book.
+
+The loop is modelled on healthchecks' `sendalerts`: small steps, a flag set by
+SIGINT/SIGTERM that ends the loop between runs, and a failed run logged and
+retried later (with backoff) instead of killing the process.
+"""
+
+import json
+import logging
+import signal
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
+
+from orderstate.brokers import BROKER_NAMES, get_broker
+from orderstate.models import EventSource, SyncOutcome
+from orderstate.sync import run_sync, summary
+
+MAX_BACKOFF = 300
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Reconcile local orders with the broker's order book, once or in a loop."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--broker", choices=BROKER_NAMES, help="default: ORDERSTATE_BROKER")
+        parser.add_argument("--file", help="order book JSON to replay (implies --broker replay)")
+        parser.add_argument("--loop", action="store_true", help="run until SIGINT/SIGTERM")
+        parser.add_argument("--interval", type=float, default=30.0, help="seconds between runs")
+        parser.add_argument("--dry-run", action="store_true", help="report changes, write none")
+        parser.add_argument("--json", action="store_true", help="print each run as JSON")
+
+    def handle(self, *args, **options):
+        if options["interval"] <= 0:
+            raise CommandError("--interval must be more than zero seconds")
+        if options["file"]:
+            if options["broker"] not in (None, "replay"):
+                raise CommandError("--file goes with --broker replay")
+            options["broker"] = "replay"
+        self.options = options
+        # One broker for the whole loop: Kotak logs in once, not once per run.
+        self.broker = get_broker(options["broker"], file=options["file"])
+        self.stopping = False
+        if not options["loop"]:
+            run = self.handle_one_run()
+            if run.outcome == SyncOutcome.FAILED:
+                raise CommandError(f"sync failed: {run.error}")
+            return
+        signal.signal(signal.SIGTERM, self.on_signal)
+        signal.signal(signal.SIGINT, self.on_signal)
+        failures = 0
+        while not self.stopping:
+            # A long-lived process: drop a connection the server has closed meanwhile.
+            close_old_connections()
+            try:
+                run = self.handle_one_run()
+            except Exception:
+                # The database itself failed (the broker's failures are in the run):
+                # log it and try again after the backoff, as sendalerts does.
+                log.exception("sync_broker: run crashed")
+                failures += 1
+            else:
+                failures = failures + 1 if run.outcome == SyncOutcome.FAILED else 0
+            self.wait(self.pause_after(failures))
+        self.stdout.write("sync_broker: stopped")
+
+    def handle_one_run(self):
+        """One sync, reported on one line; a broker failure is in the run, not raised."""
+        run = run_sync(broker=self.broker, dry_run=self.options["dry_run"], source=EventSource.SYNC)
+        if run.outcome == SyncOutcome.SKIPPED:
+            self.stderr.write("sync_broker: another sync is running; this run was skipped")
+        if self.options["json"]:
+            self.stdout.write(json.dumps(_as_json(run)))
+        else:
+            self.stdout.write(summary(run))
+        self.stdout.flush()
+        return run
+
+    def pause_after(self, failures):
+        """The interval, doubled per consecutive failed run up to MAX_BACKOFF."""
+        interval = self.options["interval"]
+        if not failures:
+            return interval
+        return min(MAX_BACKOFF, interval * 2 ** min(failures, 10))
+
+    def wait(self, seconds):
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(min(0.5, deadline - time.monotonic()))
+
+    def on_signal(self, signum, frame):
+        self.stopping = True
+
+
+def _as_json(run):
+    return {
+        "id": run.pk,
+        "broker": run.broker,
+        "outcome": run.outcome,
+        "dry_run": run.dry_run,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "stats": run.stats,
+        "error": run.error,
+    }

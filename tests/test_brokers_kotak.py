@@ -1,0 +1,244 @@
+"""The Kotak adapter, driven through the real SDK with an httpx.MockTransport.
+
+`NeoAPI(..., transport=...)` in kotakneoapi 3.x hands the transport to its
+httpx client, so these tests run the SDK's own login, request and parsing code
+against recorded bodies, with no network.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from orderstate.brokers import get_broker
+from orderstate.brokers.base import BrokerUnavailable
+from orderstate.brokers.kotak import KotakBroker, KotakCredentials
+from orderstate.states import Status
+from tests.kotak_book import load
+
+# As the adapter does: no SDK log file under ./logs from the tests.
+os.environ.setdefault("NEO_LOG_FILE_ENABLED", "false")
+pytest.importorskip("neo_api_client")
+
+BASE_URL = "https://gw-napi.kotaksecurities.com/Orders/2.0"
+CREDENTIALS = KotakCredentials(
+    consumer_key="consumer-key",
+    mobile_number="+919876543210",
+    ucc="YA1234",
+    mpin="123456",
+    totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+)
+
+
+class KotakServer:
+    """Answers the SDK's login and order-book calls from a queue of order-book replies."""
+
+    def __init__(self, *book_replies):
+        self.book_replies = list(book_replies)
+        self.logins = 0
+        self.book_requests = []
+
+    def __call__(self, request):
+        path = request.url.path
+        if path.endswith("/login/1.0/tradeApiLogin"):
+            self.logins += 1
+            body = json.loads(request.content)
+            assert body["ucc"] == "YA1234" and len(body["totp"]) == 6
+            return httpx.Response(
+                200, json={"data": {"token": "view-token", "sid": "sid-1", "ucc": "YA1234"}}
+            )
+        if path.endswith("/login/1.0/tradeApiValidate"):
+            assert json.loads(request.content) == {"mpin": "123456"}
+            return httpx.Response(
+                200,
+                json={
+                    "data": {
+                        "token": "trade-token",
+                        "sid": "sid-2",
+                        "rid": "rid-1",
+                        "baseUrl": BASE_URL,
+                        "kType": "Trade",
+                        "status": "success",
+                    }
+                },
+            )
+        if path.endswith("/quick/user/orders"):
+            self.book_requests.append(request)
+            reply = self.book_replies.pop(0)
+            if isinstance(reply, Exception):
+                raise reply
+            return reply
+        return httpx.Response(404, json={"error": "not here"})
+
+
+def ok(body):
+    return httpx.Response(200, json=body)
+
+
+def broker_for(server, attempts=3):
+    delays = []
+    broker = KotakBroker(
+        CREDENTIALS,
+        transport=httpx.MockTransport(server),
+        attempts=attempts,
+        sleep=delays.append,
+    )
+    return broker, delays
+
+
+def test_order_book_is_fetched_through_the_sdk():
+    server = KotakServer(ok(load("order_report_mixed")))
+    broker, delays = broker_for(server)
+
+    book = broker.fetch_order_book()
+
+    assert len(book) == 13
+    assert {order.status for order in book} >= {Status.EXECUTED, Status.REJECTED, Status.OPEN}
+    assert server.logins == 1
+    request = server.book_requests[0]
+    assert request.headers["Auth"] == "trade-token"
+    assert request.headers["Sid"] == "sid-2"
+    assert delays == []
+
+
+def test_login_happens_once_for_many_fetches():
+    server = KotakServer(ok(load("order_report_mixed")), ok(load("order_report_mixed")))
+    broker, _ = broker_for(server)
+
+    broker.fetch_order_book()
+    broker.fetch_order_book()
+
+    assert server.logins == 1
+
+
+def test_rate_limit_is_retried_with_growing_jittered_backoff():
+    limited = httpx.Response(429, json=load("order_report_rate_limited"))
+    server = KotakServer(limited, limited, ok(load("order_report_mixed")))
+    broker, delays = broker_for(server, attempts=4)
+
+    book = broker.fetch_order_book()
+
+    assert len(book) == 13
+    assert len(delays) == 2
+    assert 0.5 <= delays[0] <= 1.0
+    assert 1.0 <= delays[1] <= 2.0
+
+
+def test_not_ok_every_time_raises_one_broker_unavailable():
+    server = KotakServer(*[ok(load("order_report_rate_limited")) for _ in range(3)])
+    broker, delays = broker_for(server, attempts=3)
+
+    with pytest.raises(BrokerUnavailable, match="after 3 tries"):
+        broker.fetch_order_book()
+
+    assert len(server.book_requests) == 3
+    assert len(delays) == 2
+
+
+def test_timeouts_are_retried_then_raise_broker_unavailable():
+    timeouts = [httpx.ReadTimeout("timed out") for _ in range(3)]
+    broker, _ = broker_for(KotakServer(*timeouts), attempts=3)
+
+    with pytest.raises(BrokerUnavailable, match="timeout"):
+        broker.fetch_order_book()
+
+
+def test_server_error_page_is_retried():
+    page = httpx.Response(502, text="<html>Bad Gateway</html>")
+    server = KotakServer(page, ok(load("order_report_mixed")))
+    broker, delays = broker_for(server)
+
+    assert len(broker.fetch_order_book()) == 13
+    assert len(delays) == 1
+
+
+def test_lost_session_logs_in_again():
+    server = KotakServer(ok(load("order_report_not_ok")), ok(load("order_report_mixed")))
+    broker, _ = broker_for(server)
+
+    assert len(broker.fetch_order_book()) == 13
+    assert server.logins == 2
+
+
+def test_empty_book_answer_is_an_empty_book():
+    broker, _ = broker_for(KotakServer(ok(load("order_report_no_data"))))
+    assert list(broker.fetch_order_book()) == []
+
+
+def test_refused_login_raises_broker_unavailable():
+    def refuse(request):
+        return httpx.Response(401, json={"error": [{"code": "401", "message": "Invalid TOTP"}]})
+
+    broker = KotakBroker(
+        CREDENTIALS, transport=httpx.MockTransport(refuse), attempts=2, sleep=lambda s: None
+    )
+    with pytest.raises(BrokerUnavailable, match="TOTP login refused"):
+        broker.fetch_order_book()
+
+
+class FakeClient:
+    """The SDK object faked at its boundary: `order_report()` replays the given answers."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+
+    def order_report(self):
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_none_from_the_sdk_is_retried_then_unavailable():
+    broker = KotakBroker(client=FakeClient(None, None), attempts=2, sleep=lambda s: None)
+    with pytest.raises(BrokerUnavailable, match="returned None"):
+        broker.fetch_order_book()
+
+
+def test_error_dict_from_the_sdk_is_retried():
+    answers = ({"Error": TimeoutError("read timed out")}, load("order_report_mixed"))
+    broker = KotakBroker(client=FakeClient(*answers), attempts=2, sleep=lambda s: None)
+    assert len(broker.fetch_order_book()) == 13
+
+
+def test_missing_credentials_name_the_variables(monkeypatch):
+    for name in ("KOTAK_CONSUMER_KEY", "KOTAK_MPIN", "KOTAK_TOTP_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    broker = get_broker("kotak")
+    broker.sleep = lambda s: None
+    with pytest.raises(BrokerUnavailable, match="KOTAK_CONSUMER_KEY"):
+        broker.fetch_order_book()
+
+
+def test_credentials_come_from_the_environment(monkeypatch, tmp_path):
+    secret_file = tmp_path / "mpin"
+    secret_file.write_text("654321\n")
+    monkeypatch.setenv("KOTAK_CONSUMER_KEY", "ck")
+    monkeypatch.setenv("KOTAK_MOBILE_NUMBER", "+919876543210")
+    monkeypatch.setenv("KOTAK_UCC", "YA1234")
+    monkeypatch.setenv("KOTAK_MPIN_FILE", str(secret_file))
+    monkeypatch.setenv("KOTAK_TOTP_SECRET", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+
+    credentials = KotakCredentials.from_environment()
+
+    assert credentials.mpin == "654321"
+    assert credentials.environment == "prod"
+
+
+def test_sdk_is_imported_only_when_kotak_is_chosen():
+    code = (
+        "import os, sys, django;"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'orderstate.settings');"
+        "django.setup();"
+        "from orderstate import sync;"
+        "from orderstate.brokers import get_broker;"
+        "get_broker('replay', file='x.json');"
+        "print('neo_api_client' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "False"
