@@ -32,6 +32,7 @@ def test_register_answers_201_with_the_whole_order(api, writer):
     assert body["placed_at"].endswith("+05:30")
     assert body["events_url"].endswith("/api/v1/orders/240101000001/events/")
     assert response["ETag"] == '"1"'
+    assert response["Location"].endswith("/api/v1/orders/240101000001/")
     event = OrderEvent.objects.get(order__broker_order_id="240101000001")
     assert (event.source, event.actor) == (EventSource.API, writer)
 

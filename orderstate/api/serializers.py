@@ -4,6 +4,7 @@ Input serializers check types and ranges so a bad request names its field; the
 manager re-checks the order state's own rules (symbols, transitions, conflicts).
 """
 
+import copy
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -261,7 +262,21 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class CachedFieldsMixin:
+    """Build a read-only ModelSerializer's fields once per class, not once per response.
+
+    Introspecting the model is most of the cost of rendering one order; the fields
+    are the same every time, so each instance gets a fresh copy of the first build.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        if "_fields_template" not in cls.__dict__:
+            cls._fields_template = super().get_fields()
+        return copy.deepcopy(cls._fields_template)
+
+
+class OrderSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     trade = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     remaining_quantity = serializers.IntegerField(read_only=True)
     is_active = serializers.BooleanField(read_only=True)
@@ -304,12 +319,15 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_events_url(self, order) -> str:
-        # Built by hand: reverse() refuses ids it could not route back, and one
-        # bad id from a broker must not break a whole list.
-        orders = reverse("api:order-list").rstrip("/")
-        url = f"{orders}/{quote(order.broker_order_id, safe='')}/events/"
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request else url
+        return order_url(order, self.context.get("request"), "events/")
+
+
+def order_url(order, request=None, action=""):
+    """The order's API address. Built by hand: reverse() refuses ids it could not
+    route back, and one odd id from a broker must not break a whole list."""
+    orders = reverse("api:order-list").rstrip("/")
+    url = f"{orders}/{quote(order.broker_order_id, safe='')}/{action}"
+    return request.build_absolute_uri(url) if request else url
 
 
 class OrderEventSerializer(serializers.ModelSerializer):

@@ -110,9 +110,11 @@ class OrderViewSet(ApiMixin, GenericViewSet):
             **data,
             **metadata,
         )
-        return self.order_response(
-            order, status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        if not created:
+            return self.order_response(order)
+        response = self.order_response(order, status.HTTP_201_CREATED)
+        response["Location"] = s.order_url(order, request)
+        return response
 
     def retrieve(self, request, broker_order_id):
         return self.order_response(self.get_object())
