@@ -863,6 +863,41 @@ class OrderStateManager:
             self._change(order, EventKind.TRADE_CLOSED, data=data, trade=trade)
         return trade
 
+    # Failed-buy queue by hand (dashboard, admin) -------------------------------
+
+    def requeue_failed_order(self, entry_id, now=None):
+        """Put an expired or dropped buy back in the queue for the bot's next pass."""
+        return retry_queue.requeue(self, entry_id, now)
+
+    def drop_failed_order(self, entry_id):
+        """Take a waiting buy out of the queue; False when it is not waiting."""
+        return retry_queue.drop(self, entry_id)
+
+    # Operator notes and metadata ---------------------------------------------
+
+    def update_metadata(self, order_id, metadata, note=""):
+        """Replace an order's metadata and/or add an operator's note, both audited.
+
+        Status, quantities and prices are untouched; the version moves so a client
+        holding the old ETag sees that the order changed.
+        """
+        metadata = _metadata(metadata)
+        note = parse_reason(note, "note", max_length=2000)
+        with transaction.atomic():
+            order = self._get(order_id, lock=True)
+            if metadata == order.metadata and not note:
+                return order
+            changed = sorted(
+                key
+                for key in set(order.metadata) | set(metadata)
+                if order.metadata.get(key) != metadata.get(key)
+            )
+            data = {"metadata_changed": changed} if changed else {}
+            if note:
+                data["note"] = note
+            self._change(order, EventKind.NOTE, data=data, metadata=metadata)
+        return order
+
     # Broker ------------------------------------------------------------------
 
     def sync_with_broker(self, orders_api=None, broker_orders=None):

@@ -152,6 +152,10 @@ class Order(models.Model):
             models.Index(fields=["base_symbol", "status"], name="order_symbol_status"),
             models.Index(fields=["updated_at"], name="order_updated"),
             models.Index(fields=["closed_at"], name="order_closed"),
+            # Serves the newest-first list and, covering status, the overview's chart.
+            models.Index(fields=["placed_at", "id", "status"], name="order_placed"),
+            # One status, newest first (the executed tab, the admin's status filter).
+            models.Index(fields=["status", "placed_at", "id"], name="order_status_placed"),
         ]
 
     def __str__(self):
@@ -263,6 +267,7 @@ class Trade(models.Model):
         indexes = [
             models.Index(fields=["status", "symbol"], name="trade_status_symbol"),
             models.Index(fields=["exit_time"], name="trade_exit_time"),
+            models.Index(fields=["status", "entry_time"], name="trade_status_entry"),
         ]
 
     def __str__(self):

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orderstate import shapes
-from orderstate.errors import DuplicateOrder
+from orderstate.errors import DuplicateOrder, InvalidTransition, OrderNotFound
 from orderstate.models import EventKind, FailedOrder, FailedOrderStatus
 from orderstate.validation import (
     parse_optional_price,
@@ -135,6 +135,47 @@ def drop(manager, entry_id):
             return False
         _move(manager, entry, FailedOrderStatus.EXPIRED, timezone.now(), reason="dropped")
     return True
+
+
+def requeue(manager, entry_id, now=None):
+    """Give an expired or dropped entry a fresh window until the next market open.
+
+    The window is counted from `first_failed_at`, so it restarts now; the
+    original first failure is kept in the metadata. A bought entry stays closed.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        entry = FailedOrder.objects.select_for_update().filter(pk=entry_id).first()
+        if entry is None:
+            raise OrderNotFound(f"no failed order with id {entry_id}")
+        if entry.status == FailedOrderStatus.WAITING and is_valid(entry, now):
+            return entry
+        if entry.status in (FailedOrderStatus.RETRIED, FailedOrderStatus.BOUGHT_MANUALLY):
+            raise InvalidTransition(
+                f"failed order {entry.pk} for {entry.symbol} was already "
+                f"{entry.get_status_display().lower()}; it cannot be retried again"
+            )
+        previous = entry.status
+        entry.metadata = {
+            **entry.metadata,
+            "first_failed_originally": entry.metadata.get(
+                "first_failed_originally", entry.first_failed_at.isoformat()
+            ),
+        }
+        entry.status = FailedOrderStatus.WAITING
+        entry.first_failed_at = now
+        entry.retry_count += 1
+        entry.last_retry_at = now
+        entry.updated_at = now
+        try:
+            with transaction.atomic():
+                entry.save()
+        except IntegrityError:
+            raise DuplicateOrder(
+                f"{entry.symbol} already has a waiting failed order; drop it first"
+            ) from None
+        _event(manager, entry, previous, entry.status, {"requeued": True})
+    return entry
 
 
 def _resolve(manager, symbol, order_id, status):

@@ -5,6 +5,8 @@ from django.contrib.auth.models import Permission
 
 from orderstate.manager import OrderStateManager
 
+pytest_plugins = ["tests.dashboard_support"]
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):

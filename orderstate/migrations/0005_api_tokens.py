@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orderstate', '0003_sync_lock_and_paper_book'),
+        ('orderstate', '0004_dashboard_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
