@@ -302,3 +302,23 @@ def test_openapi_schema_documents_the_token_header(client, db):
     scheme = schema["components"]["securitySchemes"]["tokenAuth"]
     assert scheme["in"] == "header" and scheme["name"] == "Authorization"
     assert {"tokenAuth": []} in schema["paths"]["/api/v1/orders/"]["get"]["security"]
+
+
+def test_admin_lists_tokens_without_their_hash_and_revokes_them(client, trader, django_user_model):
+    admin_user = django_user_model.objects.create_superuser("root", password="root-pass-1")
+    token, key = ApiToken.issue(trader, name="sell engine")
+    client.force_login(admin_user)
+    page = client.get("/admin/orderstate/apitoken/")
+    assert page.status_code == 200
+    assert token.prefix in page.content.decode() and token.key_hash not in page.content.decode()
+    detail = client.get(f"/admin/orderstate/apitoken/{token.pk}/change/")
+    assert token.key_hash not in detail.content.decode()
+    response = client.post(
+        "/admin/orderstate/apitoken/",
+        {"action": "revoke_tokens", "_selected_action": [token.pk]},
+    )
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert client_with(key).get("/probe/X/").status_code == 401
+    assert client.get("/admin/orderstate/apitoken/add/").status_code == 403
