@@ -11,6 +11,7 @@ from django.contrib import admin
 
 from orderstate import admin_corrections as corrections
 from orderstate.models import FailedOrder, Fill, Order, OrderEvent, SyncRun, Trade
+from orderstate.tokens import ApiToken
 
 
 def _all_fields_but(model, *editable):
@@ -173,3 +174,40 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("started_at", "broker", "outcome", "finished_at", "dry_run")
     list_filter = ("outcome", "broker", "dry_run", "started_at")
     search_fields = ("error",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Tokens are made with `manage.py create_api_token` (the key is shown only there, once).
+
+    Here they are listed and revoked; the stored hash is never shown.
+    """
+
+    list_display = (
+        "prefix",
+        "user",
+        "name",
+        "account",
+        "read_only",
+        "state",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+    )
+    list_filter = ("read_only", "account", "revoked_at", "expires_at")
+    search_fields = ("=prefix", "user__username", "name")
+    list_select_related = ("user",)
+    exclude = ("key_hash",)
+    actions = ["revoke_tokens"]
+
+    @admin.display(description="state")
+    def state(self, token):
+        return token.state
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("orderstate.change_apitoken")
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    def revoke_tokens(self, request, queryset):
+        revoked = sum(token.revoke() for token in queryset)
+        self.message_user(request, f"Revoked {revoked} token(s).")

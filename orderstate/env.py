@@ -44,3 +44,17 @@ def env_list(name, default=()):
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+
+
+def env_rate(name, default):
+    """A request rate as DRF reads it (`100/s`, `6000/min`), checked at start, not per request."""
+    raw = (os.environ.get(name) or default).strip()
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name} must look like 100/s, 6000/min, 1000/hour or 10000/day, not {raw!r}"
+        )
+    return raw

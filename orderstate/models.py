@@ -486,3 +486,7 @@ class PaperOrder(models.Model):
 
     def __str__(self):
         return f"paper {self.side} {self.quantity} {self.symbol} #{self.order_id} ({self.status})"
+
+
+# API tokens live in their own module; importing them here registers the model with the app.
+from orderstate.tokens import ApiToken  # noqa: E402, F401

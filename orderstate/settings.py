@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from orderstate.env import env_bool, env_int, env_list, env_str
+from orderstate.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "orderstate.health.RequestCountMiddleware",
 ]
 
 ROOT_URLCONF = "orderstate.urls"
@@ -122,9 +123,21 @@ LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "orderstate.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "orderstate.api.throttling.TokenRateThrottle",
+        "orderstate.api.throttling.SessionUserRateThrottle",
+        "orderstate.api.throttling.AnonymousRateThrottle",
+    ],
+    # Short windows keep DRF's per-client history small, and a burst from one bot
+    # is slowed within a second. Counts are per process (see README).
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_rate("API_THROTTLE_TOKEN_RATE", "500/s"),
+        "user": env_rate("API_THROTTLE_USER_RATE", "50/s"),
+        "anon": env_rate("API_THROTTLE_ANON_RATE", "60/min"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,

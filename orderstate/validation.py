@@ -8,7 +8,6 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from orderstate.errors import ValidationError
-from orderstate.states import Status
 
 MAX_QUANTITY = 10_000_000
 MAX_PRICE = Decimal("100000000")  # ₹10 crore a share: far above any listed equity
@@ -112,6 +111,10 @@ def parse_choice(value, choices, field):
 
 
 def parse_status(value, field="status"):
+    # Imported here, not at the top: the bot's HTTP client parses symbols with this
+    # module and must not need Django, which `states` imports.
+    from orderstate.states import Status
+
     return parse_choice(value, Status, field)
 
 

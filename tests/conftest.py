@@ -56,3 +56,24 @@ def open_position(manager):
 def sell_order(manager, open_position):
     """The sell engine's target order for that position."""
     return manager.register_sell_order("RELIANCE-EQ", "S-1", 2500.0, 10, ticker="RELIANCE.NS")
+
+
+@pytest.fixture(autouse=True)
+def _no_throttling_in_bursts(monkeypatch):
+    """Tests fire bursts no real client would; throttling has its own tests (test_throttling.py).
+
+    Each test starts with no requests counted (DRF counts in Django's cache) and
+    with budgets no test loop reaches.
+    """
+    from django.core.cache import cache
+
+    from orderstate.api import throttling
+
+    cache.clear()
+    generous = {"token": "100000/s", "user": "100000/s", "anon": "100000/s"}
+    for throttle in (
+        throttling.TokenRateThrottle,
+        throttling.SessionUserRateThrottle,
+        throttling.AnonymousRateThrottle,
+    ):
+        monkeypatch.setattr(throttle, "THROTTLE_RATES", generous)

@@ -15,12 +15,12 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, given, seed, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.generation.modes import GenerationMode
 
 from orderstate import sync
 from orderstate.models import SyncOutcome, SyncRun
 from orderstate.states import Status
+from orderstate.tokens import ApiToken
 from tests.api_support import *  # noqa: F403
 from tests.api_support import client_for, register
 
@@ -158,7 +158,7 @@ def staff_token(staff, monkeypatch):
     client = client_for(staff)
     register(client)
     client.post("/api/v1/failed-orders/", {"symbol": "TCS", "quantity": 1}, format="json")
-    return Token.objects.create(user=staff).key
+    return ApiToken.issue(staff)[1]
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), FUZZED)

@@ -3,11 +3,11 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
-def _can_read(user):
-    return user.is_staff or user.has_perm("orderstate.view_order") or _can_write(user)
+def can_read(user):
+    return user.is_staff or user.has_perm("orderstate.view_order") or can_write(user)
 
 
-def _can_write(user):
+def can_write(user):
     return user.is_staff or user.has_perm("orderstate.change_order")
 
 
@@ -19,7 +19,7 @@ class CanReadOrders(BasePermission):
     message = "This user may not read order state."
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and _can_read(request.user))
+        return bool(request.user and request.user.is_authenticated and can_read(request.user))
 
 
 class CanWriteOrders(BasePermission):
@@ -32,8 +32,8 @@ class CanWriteOrders(BasePermission):
         if not (user and user.is_authenticated):
             return False
         if request.method in SAFE_METHODS:
-            return _can_read(user)
-        return _can_write(user) and not _token_is_read_only(request)
+            return can_read(user)
+        return can_write(user) and not _token_is_read_only(request)
 
 
 def scoped_orders(request, queryset):

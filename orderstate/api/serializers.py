@@ -346,6 +346,13 @@ class TradeSerializer(serializers.ModelSerializer):
     exit_order = serializers.SlugRelatedField(
         slug_field="broker_order_id", read_only=True, allow_null=True
     )
+    entry_symbol = serializers.SlugRelatedField(
+        source="entry_order",
+        slug_field="symbol",
+        read_only=True,
+        allow_null=True,
+        help_text="Trading symbol the entry order was placed with (the old `placed_symbol`)",
+    )
     open_quantity = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -361,6 +368,7 @@ class TradeSerializer(serializers.ModelSerializer):
             "entry_price",
             "entry_time",
             "entry_order",
+            "entry_symbol",
             "exit_price",
             "exit_time",
             "exit_order",

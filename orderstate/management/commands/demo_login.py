@@ -1,9 +1,12 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+
+from orderstate.tokens import ApiToken
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-trader"
+DEMO_TOKEN_NAME = "demo login"
 
 
 class Command(BaseCommand):
@@ -20,7 +23,12 @@ class Command(BaseCommand):
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
-        token, _ = Token.objects.get_or_create(user=user)
+        # Keys are stored hashed, so the previous demo key cannot be shown again:
+        # retire it and print a fresh one.
+        user.api_tokens.filter(name=DEMO_TOKEN_NAME, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        _, key = ApiToken.issue(user, name=DEMO_TOKEN_NAME)
         url = f"http://{host}:{port}/"
         self.stdout.write(
             "\n".join(
@@ -28,8 +36,8 @@ class Command(BaseCommand):
                     "",
                     f"  orderstate is at   {url}",
                     f"  log in as          {DEMO_USERNAME} / {DEMO_PASSWORD}",
-                    f"  API token          {token.key}",
-                    f"  try                curl -H 'Authorization: Token {token.key}' "
+                    f"  API token          {key}",
+                    f"  try                curl -H 'Authorization: Token {key}' "
                     f"{url}api/v1/orders/",
                     "",
                 ]

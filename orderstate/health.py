@@ -1,0 +1,218 @@
+"""Liveness (`/healthz`) and Prometheus metrics (`/metrics`), and the request counter behind them.
+
+Both are plain Django views: they must answer when DRF's authentication,
+throttling or the database would get in the way.
+"""
+
+import math
+import threading
+from collections import Counter
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.models import Count
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from rest_framework.exceptions import AuthenticationFailed
+
+from orderstate.api.authentication import authenticate_key, key_from_header
+from orderstate.api.permissions import can_read
+from orderstate.models import FailedOrder, Order, SyncOutcome, SyncRun, Trade
+from orderstate.states import Status
+
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class RequestCounter:
+    """Responses by method and status since this process started (thread-safe)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = Counter()
+
+    def add(self, method, status):
+        # Unknown methods share one label, so a client cannot grow the series without bound.
+        method = method if method in COUNTED_METHODS else "OTHER"
+        with self._lock:
+            self._counts[(method, status)] += 1
+
+    def snapshot(self):
+        with self._lock:
+            return dict(self._counts)
+
+
+REQUESTS = RequestCounter()
+
+
+class RequestCountMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        REQUESTS.add(request.method, response.status_code)
+        return response
+
+
+def check_database():
+    """Run one query; False when the database cannot answer."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return False
+    return True
+
+
+def last_successful_sync_age(now=None):
+    """Seconds since the last sync that finished ok, or None when none has."""
+    finished = (
+        SyncRun.objects.filter(outcome=SyncOutcome.OK, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    if finished is None:
+        return None
+    return max(0.0, ((now or timezone.now()) - finished).total_seconds())
+
+
+def _database_unreachable():
+    return JsonResponse(
+        {
+            "status": "error",
+            "code": "database_unavailable",
+            "detail": "The database does not answer.",
+            "database": "unreachable",
+        },
+        status=503,
+    )
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    if not check_database():
+        return _database_unreachable()
+    try:
+        age = last_successful_sync_age()
+    except DatabaseError:
+        return _database_unreachable()
+    stale = age is None or age > settings.ORDERSTATE_SYNC_STALE_SECONDS
+    return JsonResponse(
+        {
+            "status": "ok",
+            "database": "ok",
+            "last_sync_age_seconds": None if age is None else round(age, 3),
+            "sync_stale": stale,
+        }
+    )
+
+
+def _metrics_denial(request):
+    """None when the caller may read metrics: a staff session, or a token that may read orders."""
+    try:
+        key = key_from_header(request)
+        if key is not None:
+            user, _ = authenticate_key(key)
+            return None if can_read(user) else _denied(403, "This token may not read metrics.")
+    except AuthenticationFailed as exc:
+        return _denied(401, str(exc.detail))
+    if request.user.is_authenticated:
+        return None if request.user.is_staff else _denied(403, "Metrics are for staff.")
+    return _denied(401, "Authentication credentials were not provided.")
+
+
+def _denied(status, detail):
+    code = "not_authenticated" if status == 401 else "permission_denied"
+    response = JsonResponse({"code": code, "detail": detail}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = "Token"
+    return response
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    try:
+        denial = _metrics_denial(request)
+        if denial is not None:
+            return denial
+        body = render_metrics()
+    except DatabaseError:
+        return _database_unreachable()
+    return HttpResponse(body, content_type=PROMETHEUS_CONTENT_TYPE)
+
+
+def render_metrics(now=None):
+    now = now or timezone.now()
+    lines = []
+
+    def family(name, kind, help_text, samples):
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            label_text = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
+            lines.append(
+                f"{name}{{{label_text}}} {_number(value)}" if labels else f"{name} {_number(value)}"
+            )
+
+    by_status = dict(Order.objects.values_list("status").annotate(n=Count("id")).order_by())
+    family(
+        "orderstate_orders",
+        "gauge",
+        "Orders by status.",
+        [((("status", status),), by_status.get(status, 0)) for status in Status.values],
+    )
+    family(
+        "orderstate_open_trades", "gauge", "Open positions.", [((), Trade.objects.open().count())]
+    )
+    family(
+        "orderstate_failed_orders_waiting",
+        "gauge",
+        "Failed buys waiting to be retried.",
+        [((), FailedOrder.objects.waiting().count())],
+    )
+    age = last_successful_sync_age(now)
+    family(
+        "orderstate_last_successful_sync_age_seconds",
+        "gauge",
+        "Seconds since the last sync that finished ok (NaN: none yet).",
+        [((), math.nan if age is None else age)],
+    )
+    last = (
+        SyncRun.objects.exclude(outcome=SyncOutcome.RUNNING).order_by("-started_at", "-id").first()
+    )
+    family(
+        "orderstate_last_sync_outcome",
+        "gauge",
+        "1 for the outcome of the last finished sync, 0 for the others.",
+        [
+            ((("outcome", outcome),), int(last is not None and last.outcome == outcome))
+            for outcome in (SyncOutcome.OK, SyncOutcome.FAILED, SyncOutcome.SKIPPED)
+        ],
+    )
+    family(
+        "orderstate_http_requests_total",
+        "counter",
+        "HTTP responses by method and status, counted by this process since it started.",
+        [
+            ((("method", method), ("status", str(status))), count)
+            for (method, status), count in sorted(REQUESTS.snapshot().items())
+        ],
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _number(value):
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else repr(round(value, 3))
+    return str(value)
+
+
+def _escape(value):
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
