@@ -908,10 +908,14 @@ class OrderStateManager:
     # Helpers -------------------------------------------------------------------
 
     def _find(self, order_id, account=None, *, lock=False):
+        # Locked, so the caller decides on the row as it is now: two processes
+        # filling or closing one order queue here instead of overwriting each other.
         queryset = Order.objects.select_for_update() if lock else Order.objects
-        return queryset.filter(
-            account=account or self.account, broker_order_id=parse_order_id(order_id)
-        ).first()
+        return _one(
+            queryset.filter(
+                account=account or self.account, broker_order_id=parse_order_id(order_id)
+            )
+        )
 
     def _get(self, order_id, *, lock=False, account=None):
         order = self._find(order_id, account, lock=lock)
@@ -920,8 +924,9 @@ class OrderStateManager:
         return order
 
     def _active_sell(self, base, account, *, lock=False):
+        # At most one row (a partial unique constraint), so no ORDER BY is needed.
         queryset = Order.objects.select_for_update() if lock else Order.objects
-        return queryset.active().sells().filter(account=account, base_symbol=base).first()
+        return _one(queryset.active().sells().filter(account=account, base_symbol=base))
 
     def _check_transition(self, order, target, *, late_fill=False):
         if not can_transition(order.status, target, late_fill=late_fill):
@@ -948,7 +953,8 @@ class OrderStateManager:
             setattr(order, name, value)
         order.version += 1
         order.updated_at = now
-        order.save()
+        changed = {"status", "closed_at", "version", "updated_at", *fields}
+        order.save(update_fields=changed)
         self.log_event(order, kind, from_status, order.status, data or {})
 
     def _touch(self, order, broker_status, now):
@@ -1077,6 +1083,12 @@ def _closing_status(status):
 
 def _fill_kind(status):
     return EventKind.EXECUTED if status == Status.EXECUTED else EventKind.FILL
+
+
+def _one(queryset):
+    """The single row a unique lookup finds, or None; cheaper than `.first()`'s ORDER BY."""
+    rows = list(queryset.order_by()[:2])
+    return rows[0] if rows else None
 
 
 def _change_name(status):

@@ -209,6 +209,18 @@ class TradeQuerySet(models.QuerySet):
         return self.filter(status=TradeStatus.CLOSED)
 
 
+EXIT_FIELDS = [
+    "exit_price",
+    "closed_quantity",
+    "realised_pnl",
+    "exit_order",
+    "updated_at",
+    "status",
+    "exit_time",
+    "exit_reason",
+]
+
+
 class Trade(models.Model):
     """A position: bought by an entry order, closed by an exit order."""
 
@@ -288,7 +300,7 @@ class Trade(models.Model):
             self.status = TradeStatus.CLOSED
             self.exit_time = at
             self.exit_reason = self.exit_reason or order.metadata.get("exit_reason", "target")
-        self.save()
+        self.save(update_fields=EXIT_FIELDS)
 
 
 class FailedOrderStatus(models.TextChoices):

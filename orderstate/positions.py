@@ -37,11 +37,13 @@ def apply_fill(order, quantity, price, at):
 def _open_trade(order):
     # Locked: two fills of different orders for one symbol must not both read
     # the same quantity and each write their own sum.
-    return (
+    # At most one row (a partial unique constraint), so no ORDER BY is needed.
+    rows = (
         Trade.objects.select_for_update()
         .filter(account=order.account, symbol=order.base_symbol, status=TradeStatus.OPEN)
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(rows), None)
 
 
 def _buy(order, quantity, price, at):
