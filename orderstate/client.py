@@ -19,7 +19,6 @@ the request provably never reached the server (connect errors).
 Needs only `httpx` and the Django-free `orderstate.errors` and `orderstate.validation`.
 """
 
-import json
 import math
 import random
 import time
@@ -39,7 +38,7 @@ from orderstate.errors import (
     StaleVersion,
     ValidationError,
 )
-from orderstate.validation import parse_price, parse_quantity, parse_symbol
+from orderstate.validation import parse_metadata, parse_price, parse_quantity, parse_symbol
 
 API_PREFIX = "/api/v1/"
 IST = ZoneInfo("Asia/Kolkata")
@@ -261,22 +260,6 @@ def _json_value(value):
     return value
 
 
-def _metadata(value):
-    """The bot's extra fields as plain JSON, refused (like the manager does) if they are not."""
-
-    def encode(item):
-        if isinstance(item, Decimal | datetime):
-            return str(item) if isinstance(item, Decimal) else item.isoformat()
-        raise TypeError(f"{type(item).__name__} is not JSON")
-
-    try:
-        return json.loads(json.dumps(value, default=encode, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            f"metadata: not storable as JSON ({exc})", fields={"metadata": [str(exc)]}
-        ) from None
-
-
 class OrderStateClient:
     """The manager's verbs over HTTP. Use as a context manager, or call `close()`.
 
@@ -351,7 +334,7 @@ class OrderStateClient:
             else:
                 metadata[name] = value
         if metadata:
-            body["metadata"] = _metadata(metadata)
+            body["metadata"] = parse_metadata(metadata)
         body = {name: value for name, value in body.items() if value is not None}
         return RemoteOrder.from_json(self._call("POST", "orders/", body=body, idempotent=True))
 
@@ -479,7 +462,7 @@ class OrderStateClient:
         if self.account is not None:
             body["account"] = self.account
         if metadata:
-            body["metadata"] = _metadata(metadata)
+            body["metadata"] = parse_metadata(metadata)
         return self._call("POST", "failed-orders/", body=body, idempotent=False)
 
     def get_failed_orders(self, now=None):

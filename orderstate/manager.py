@@ -5,12 +5,10 @@ the rows it changes, decides on the locked rows, bumps `Order.version` and
 writes an `OrderEvent`. A failure anywhere rolls the whole change back.
 """
 
-import json
 import logging
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -41,6 +39,7 @@ from orderstate.models import (
 from orderstate.states import ACTIVE, TERMINAL, Status, can_transition
 from orderstate.validation import (
     parse_choice,
+    parse_metadata,
     parse_optional_price,
     parse_order_id,
     parse_price,
@@ -62,16 +61,6 @@ IDENTITY_FIELDS = ("side", "base_symbol", "quantity", "price", "trigger_price", 
 AVERAGE_PLACES = positions.AVERAGE_PLACES
 MAX_AMOUNT = Decimal("1e15")  # fits Trade.realised_pnl (18 digits, 2 decimals)
 _TICK = Decimal("0.01")
-
-
-def _metadata(value):
-    """The bot's extra fields, refused unless they are plain JSON (no NaN)."""
-    try:
-        return json.loads(json.dumps(value, cls=DjangoJSONEncoder, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            f"metadata: not storable as JSON ({exc})", fields={"metadata": [str(exc)]}
-        ) from None
 
 
 class OrderStateManager:
@@ -159,7 +148,7 @@ class OrderStateManager:
             "status": status,
             "placed_at": placed_at or now,
             "updated_at": now,
-            "metadata": _metadata(metadata),
+            "metadata": parse_metadata(metadata),
             "source": ORDER_SOURCE_FOR_EVENT.get(self.source, Source.BOT),
         }
 
@@ -632,7 +621,7 @@ class OrderStateManager:
     # Failed-buy retry queue (rules in retry_queue.py) ------------------------
 
     def add_failed_order(self, symbol, ticker=None, qty=None, close=None, reason="", **metadata):
-        return retry_queue.add(self, symbol, ticker, qty, close, reason, _metadata(metadata))
+        return retry_queue.add(self, symbol, ticker, qty, close, reason, parse_metadata(metadata))
 
     def get_failed_orders(self, now=None):
         return retry_queue.valid_entries(self.account, now)
@@ -678,7 +667,7 @@ class OrderStateManager:
             status_reason=parse_reason(recorded.get("status_reason"), max_length=2000),
             last_synced_at=last_synced_at,
             closed_at=(last_synced_at or placed_at) if status in TERMINAL else None,
-            metadata=_metadata(recorded.get("metadata") or {}),
+            metadata=parse_metadata(recorded.get("metadata") or {}),
         )
         with transaction.atomic():
             try:
@@ -723,7 +712,7 @@ class OrderStateManager:
             "exit_time": exit_time,
             "exit_reason": parse_reason(recorded.get("exit_reason"), max_length=200),
             "realised_pnl": _amount(recorded.get("realised_pnl"), "realised_pnl"),
-            "metadata": _metadata(recorded.get("metadata") or {}),
+            "metadata": parse_metadata(recorded.get("metadata") or {}),
             "updated_at": timezone.now(),
         }
         fields["closed_quantity"] = fields["quantity"] if closed else 0
@@ -773,7 +762,7 @@ class OrderStateManager:
             ),
             "last_retry_at": _moment(recorded.get("last_retry_at"), "last_retry_at", optional=True),
             "status": status,
-            "metadata": _metadata(recorded.get("metadata") or {}),
+            "metadata": parse_metadata(recorded.get("metadata") or {}),
             "updated_at": timezone.now(),
         }
         with transaction.atomic():
@@ -881,7 +870,7 @@ class OrderStateManager:
         Status, quantities and prices are untouched; the version moves so a client
         holding the old ETag sees that the order changed.
         """
-        metadata = _metadata(metadata)
+        metadata = parse_metadata(metadata)
         note = parse_reason(note, "note", max_length=2000)
         with transaction.atomic():
             order = self._get(order_id, lock=True)

@@ -3,9 +3,12 @@
 Every function raises `errors.ValidationError` naming the field, before anything is written.
 """
 
+import json
 import math
 import re
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
+from uuid import UUID
 
 from orderstate.errors import ValidationError
 
@@ -135,3 +138,22 @@ def parse_reason(value, field="reason", max_length=500):
     if len(value) > max_length:
         _fail(field, f"must be at most {max_length} characters")
     return value.strip()
+
+
+def _json_default(item):
+    if isinstance(item, Decimal | UUID):
+        return str(item)
+    if isinstance(item, date | time):
+        return item.isoformat()
+    raise TypeError(f"{type(item).__name__} is not JSON")
+
+
+def parse_metadata(value, field="metadata"):
+    """The bot's extra fields as plain JSON: no NaN, and no NUL, which PostgreSQL refuses."""
+    try:
+        text = json.dumps(value, default=_json_default, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        _fail(field, f"not storable as JSON ({exc})")
+    if "\\u0000" in text:
+        _fail(field, "text may not contain NUL characters")
+    return json.loads(text)

@@ -169,3 +169,10 @@ def test_metadata_that_is_not_json_is_refused(manager):
 def test_unknown_event_source_is_refused():
     with pytest.raises(ValidationError):
         OrderStateManager(source="telepathy")
+
+
+def test_metadata_with_a_nul_character_is_refused(manager):
+    with pytest.raises(ValidationError):
+        manager.register_sell_order("TCS", "1", 100, 1, note="a\x00b")
+
+    assert not Order.objects.exists()
