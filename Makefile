@@ -18,8 +18,9 @@ $(VENV)/.installed: $(BIN)/activate pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
+# The dev install includes the Kotak SDK so its adapter is tested through the real SDK.
 $(VENV)/.installed-dev: $(BIN)/activate pyproject.toml
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,kotak]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
