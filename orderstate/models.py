@@ -169,6 +169,15 @@ class Order(models.Model):
     def remaining_quantity(self):
         return self.quantity - self.filled_quantity
 
+    def registration_summary(self):
+        """What a `registered` event records of the order."""
+        return {
+            "side": self.side,
+            "symbol": self.symbol,
+            "quantity": self.quantity,
+            "price": str(self.price) if self.price is not None else None,
+        }
+
 
 class Fill(models.Model):
     """One execution reported for an order; `fill_id` makes a repeated report a no-op."""
