@@ -412,7 +412,7 @@ class OrderStateManager(HistoryVerbs):
     def _position_event(self, order, change):
         kinds = {"opened": EventKind.TRADE_OPENED, "closed": EventKind.TRADE_CLOSED}
         data = {"trade_id": change.trade.pk, "position": change.kind, **change.data}
-        kind = kinds.get(change.kind, EventKind.NOTE)
+        kind = kinds.get(change.kind, EventKind.TRADE_UPDATED)
         self.log_event(order, kind, order.status, order.status, data)
 
     # Price and tracking ------------------------------------------------

@@ -390,6 +390,7 @@ class EventKind(models.TextChoices):
     FLAGGED = "flagged", "Flagged"
     TRADE_OPENED = "trade_opened", "Trade opened"
     TRADE_CLOSED = "trade_closed", "Trade closed"
+    TRADE_UPDATED = "trade_updated", "Trade updated"
     FAILED_ORDER = "failed_order", "Failed order"
     NOTE = "note", "Note"
 

@@ -64,6 +64,8 @@ def test_a_partial_sell_fill_realises_part_of_the_pnl(manager, sell_order):
     assert trade.closed_quantity == 4
     assert trade.open_quantity == 6
     assert trade.realised_pnl == Decimal("400.00")
+    event = sell_order.events.get(kind=EventKind.TRADE_UPDATED)
+    assert event.data["position"] == "reduced"
 
 
 def test_a_partial_buy_fill_is_already_a_position(manager):
