@@ -99,9 +99,45 @@ def free_port():
         return sock.getsockname()[1]
 
 
+@dataclass
+class Server:
+    base: str
+    pid: int
+
+    def cpu_seconds(self):
+        """CPU used so far by gunicorn: the master, its live workers and those it reaped."""
+        total = _cpu_seconds(self.pid, children_too=True)
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return total + sum(_cpu_seconds(int(child)) for child in children)
+
+
+def _cpu_seconds(pid, children_too=False):
+    """utime + stime of a process (and of its reaped children) from /proc, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if children_too:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_seconds(database_url):
+    """CPU used so far by the PostgreSQL backends serving `database_url`'s database."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        pids = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return sum(_cpu_seconds(pid) for (pid,) in pids)
+
+
 @contextmanager
 def gunicorn(env, access_log):
-    """Serve the app with gunicorn.conf.py on 127.0.0.1; yield the base URL; stop it."""
+    """Serve the app with gunicorn.conf.py on 127.0.0.1; yield a Server; stop it."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -123,7 +159,7 @@ def gunicorn(env, access_log):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, server)
-        yield base
+        yield Server(base, server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -327,6 +363,26 @@ def healthz_ceiling(base, seconds, clients=CLIENTS):
     return sum(ok for ok, _ in results) / wall, sum(failed for _, failed in results)
 
 
+def client_cpu_seconds():
+    """CPU of this process and its finished children (the bot processes, once joined)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def cpu_per_write(before, after, writes):
+    """Print and return CPU ms per write: gunicorn, PostgreSQL backends, bot clients."""
+    server, database, clients = (
+        (b - a) * 1000 / max(writes, 1) for a, b in zip(before, after, strict=True)
+    )
+    busy = server + database + clients
+    print(
+        f"CPU per write: gunicorn {server:.1f} ms, PostgreSQL backends {database:.1f} ms, "
+        f"bot clients {clients:.1f} ms; {busy:.1f} ms in all, so {os.cpu_count()} idle CPUs "
+        f"would top out near {os.cpu_count() * 1000 / busy:.0f} writes/s"
+    )
+    return server, database, clients
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     if not ordered:
@@ -364,11 +420,14 @@ def main():
         env = app_env(url)
         key = prepare(env)
         access_log = Path(scratch) / "access.log"
-        with gunicorn(env, access_log) as base:
-            ceiling, ceiling_failed = healthz_ceiling(base, CEILING_SECONDS)
+        with gunicorn(env, access_log) as server:
+            ceiling, ceiling_failed = healthz_ceiling(server.base, CEILING_SECONDS)
             print(f"ceiling: GET /healthz {ceiling:.0f} requests/s ({ceiling_failed} failed)")
-            tally, wall = run_bots(base, key, SECONDS)
+            before = server.cpu_seconds(), database_cpu_seconds(url), client_cpu_seconds()
+            tally, wall = run_bots(server.base, key, SECONDS)
+            after = server.cpu_seconds(), database_cpu_seconds(url), client_cpu_seconds()
         per_second, p50, p95, p99 = report(tally, wall)
+        cpu = cpu_per_write(before, after, len(tally.writes))
         server_errors = sum(n for status, n in status_counts(access_log).items() if status >= 500)
         print(f"5xx responses in the access log: {server_errors}")
     print(
@@ -382,6 +441,8 @@ def main():
     record("API write latency p95", p95, "ms", None, None)
     record("API write latency p99", p99, "ms", None, "< 200")
     record("API errors (incl. 5xx)", len(tally.errors) + server_errors, "", None, "= 0")
+    record("API CPU per write: gunicorn", cpu[0], "ms", None, None)
+    record("API CPU per write: PostgreSQL backends", cpu[1], "ms", None, None)
 
 
 if __name__ == "__main__":

@@ -140,7 +140,8 @@ def main():
         manage(user_env, "createsuperuser", "--noinput")
         access_log = Path(scratch) / "access.log"
         sync_log = Path(scratch) / "sync.log"
-        with gunicorn(env, access_log) as base:
+        with gunicorn(env, access_log) as server:
+            base = server.base
             sync = start_sync(env, sync_log)
             poller = DashboardPoller(base)
             poller.start()
