@@ -66,10 +66,20 @@ test: lint
 	fi
 
 # Benchmarks print figures next to baselines measured in the same run; no assertions.
+# One summary table at the end (tests/bench/run.py). BENCH_DATABASE_URL names the
+# PostgreSQL server for the PostgreSQL rows (the API load needs one).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 bench: install-dev
-	@for script in tests/bench/bench_*.py; do \
-		SECRET_KEY=bench-only-secret DEBUG=false $(PY) $$script || exit 1; \
-	done
+	SECRET_KEY=bench-only-secret DEBUG=false BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) \
+		$(PY) tests/bench/run.py
+
+# API load + sync loop + dashboard poller on 127.0.0.1 for LOADTEST_SECONDS (60), then
+# invariant checks; exits non-zero when one fails.
+LOADTEST_SECONDS ?= 60
+.PHONY: loadtest
+loadtest: install-dev
+	SECRET_KEY=bench-only-secret DEBUG=false BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) \
+		LOADTEST_SECONDS=$(LOADTEST_SECONDS) $(PY) tests/bench/loadtest.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* test_db*.sqlite3* staticfiles

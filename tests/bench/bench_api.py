@@ -35,6 +35,7 @@ from django.test import Client  # noqa: E402
 
 from orderstate.models import Order, OrderEvent  # noqa: E402
 from orderstate.tokens import ApiToken  # noqa: E402
+from tests.bench.results import record  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "300"))
 
@@ -43,6 +44,8 @@ def rate(label, count, seconds, baseline=None):
     per_second = count / seconds
     versus = f"  ({per_second / baseline:.2f}x baseline)" if baseline else ""
     print(f"  {label:<46} {per_second:8.0f}/s{versus}")
+    if baseline:
+        record(f"API in process: {label}", per_second, "/s", f"{baseline:.0f}/s ORM create")
     return per_second
 
 

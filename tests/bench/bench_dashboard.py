@@ -48,6 +48,7 @@ from orderstate.models import (  # noqa: E402
     TradeStatus,
 )
 from orderstate.states import TERMINAL, Status  # noqa: E402
+from tests.bench.results import record  # noqa: E402
 
 ORDERS = 100_000
 ACTIVE_SELLS = 300
@@ -196,6 +197,8 @@ def main():
         for label, url in PAGES:
             median, queries = measure(client, url)
             print(f"{label:34} {median:10.1f} {queries:8d}")
+            record(f"dashboard {label.strip()}, 100k orders", median, "ms", None, "< 150")
+            record(f"dashboard {label.strip()} queries", queries, "", None, "<= 40")
     print("targets: each page under 150 ms and at most 40 queries")
 
 

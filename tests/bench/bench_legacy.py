@@ -21,6 +21,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.bench.results import record  # noqa: E402
+
 ORDERS = int(os.environ.get("BENCH_LEGACY_ORDERS", "4000"))
 
 
@@ -125,6 +129,9 @@ def main():
     print(f"  ORM create baseline  {orders / baseline:8.0f} orders/s   ({baseline:.2f} s)")
     print(f"  export_legacy        {exported:8.2f} s")
     print(f"  json load+dump       {json_round:8.2f} s  (the old bot's one read and rewrite)")
+    record(
+        "import_legacy", records / imported, "records/s", f"{orders / baseline:.0f}/s ORM create"
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.bench.results import record, scratch_database_name  # noqa: E402
+
 SIZES = (0, 5_000, 50_000)
 # Each figure: this many registrations, or fewer once TIME_BUDGET seconds have passed.
 OPERATIONS = int(os.environ.get("BENCH_OPERATIONS", "400"))
@@ -283,7 +287,7 @@ def main():
         engines = [child(f"sqlite:///{directory}/bench.sqlite3")]
         server = os.environ.get("BENCH_DATABASE_URL")
         if server:
-            name = f"orderstate_bench_{os.getpid()}"
+            name = scratch_database_name(f"registration_{os.getpid()}")
             admin_sql(server, f'CREATE DATABASE "{name}"')
             try:
                 engines.append(child(postgres_database(server, name)))
@@ -322,12 +326,32 @@ def print_table(engines):
                 f"{row['orm']:>8.0f} {legacy:>11.1f} {row['manager'] / legacy:>8.0f}x "
                 f"{row['manager'] / row['orm']:>7.2f}x"
             )
+            baseline = f"{legacy:.1f}/s old JSON, {row['orm']:.0f}/s ORM"
+            record(
+                f"registrations {engine['vendor']} at {row['n']:,}", row["manager"], "/s", baseline
+            )
+            target = ">= 50x" if row["n"] == 5_000 else None
+            record(
+                f"manager / old store, {engine['vendor']} at {row['n']:,}",
+                row["manager"] / legacy,
+                "x",
+                None,
+                target,
+            )
         queries = engine["queries"]
         print(
             f"{engine['vendor']}: queries per registration: manager {queries['manager']}, "
             f"ORM {queries['orm']}"
         )
         first, last = engine["figures"][0], engine["figures"][-1]
+        flat = (last["manager"] / last["orm"]) / (first["manager"] / first["orm"])
+        record(
+            f"registration cost flat in N, {engine['vendor']} (1 = flat)",
+            flat,
+            "x",
+            "ORM beside it",
+            ">= 0.8",
+        )
         print(
             f"{engine['vendor']}: manager at {SIZES[-1]:,} orders runs at "
             f"{last['manager'] / first['manager']:.2f}x its rate at {SIZES[0]:,}, and "

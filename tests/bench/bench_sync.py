@@ -21,6 +21,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.bench.results import record, scratch_database_name  # noqa: E402
+
 ORDERS = int(os.environ.get("BENCH_SYNC_ORDERS", "10000"))
 QUERY_SAMPLE = 200
 
@@ -48,7 +52,7 @@ class scratch_postgres:
 
     def __init__(self, url):
         self.parts = urlsplit(url)
-        self.name = f"{self.parts.path.lstrip('/') or 'postgres'}_bench_sync"
+        self.name = scratch_database_name("sync")
 
     def _admin(self):
         import psycopg
@@ -81,9 +85,9 @@ def run_here():
     print(f"== bench_sync on {label}: {ORDERS} active orders, {ORDERS}-order book")
     yardstick = bench.yardstick()
     print(f"yardstick: load {ORDERS} orders and stamp them (one UPDATE) {yardstick:8.3f} s")
-    seconds, queries = bench.unchanged()
+    unchanged, queries = bench.unchanged()
     print(
-        f"sync, nothing changed                                {seconds:8.3f} s"
+        f"sync, nothing changed                                {unchanged:8.3f} s"
         f"  ({queries} queries; target < 1 s on SQLite)"
     )
     per_second = bench.minimal_changes()
@@ -95,6 +99,10 @@ def run_here():
     )
     per_order = bench.queries_per_change()
     print(f"queries per changed order (executed, with its trade) {per_order:8.1f}")
+    yardstick_text = f"{ORDERS / per_second:.1f} s minimal changes"
+    record(f"sync {ORDERS:,} unchanged, {label}", unchanged, "s", f"{yardstick:.3f} s", "< 1")
+    record(f"sync {ORDERS:,} all executed, {label}", seconds, "s", yardstick_text, "< 20")
+    record(f"sync queries per changed order, {label}", per_order, "", None, None)
 
 
 class SyncBench:
