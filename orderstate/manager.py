@@ -9,6 +9,7 @@ import logging
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from orderstate import positions, retry_queue, shapes
@@ -260,7 +261,13 @@ class OrderStateManager(HistoryVerbs):
         return order
 
     def record_fill(self, order_id, qty, price, fill_id=None):
-        """Add one fill; the fill that completes the quantity executes the order."""
+        """Add one fill the bot saw; the fill that completes the quantity executes the order.
+
+        The bot's fills and the broker's cumulative figure (applied by the sync)
+        are two views of the same executions, so the order's filled quantity is
+        the larger of the two totals: a fill the sync already counted is recorded
+        but moves nothing.
+        """
         qty = parse_quantity(qty)
         price = parse_price(price, "price", places=4)
         fill_id = None if fill_id in (None, "") else parse_order_id(fill_id, "fill_id")
@@ -268,19 +275,24 @@ class OrderStateManager(HistoryVerbs):
             order = self._get(order_id, lock=True)
             if fill_id is not None and order.fills.filter(fill_id=fill_id).exists():
                 return order
-            if order.status not in ACTIVE:
+            if order.status in (Status.CANCELLED, Status.REJECTED):
                 raise InvalidTransition(
                     f"order {order.broker_order_id} is {order.status}; it takes no more fills"
                 )
-            if qty > order.remaining_quantity:
+            reported = (order.fills.aggregate(total=Sum("quantity"))["total"] or 0) + qty
+            if reported > order.quantity:
                 raise ValidationError(
-                    f"qty: {qty} is more than the {order.remaining_quantity} left to fill",
-                    fields={"qty": [f"at most {order.remaining_quantity}"]},
+                    f"qty: fills reported for order {order.broker_order_id} would total "
+                    f"{reported} of {order.quantity}",
+                    fields={"qty": [f"at most {order.quantity - reported + qty}"]},
                 )
             order.fills.create(fill_id=fill_id, quantity=qty, price=price)
-            self._fill(
-                order, qty, price, data={"fill_id": fill_id, "qty": qty, "price": str(price)}
-            )
+            data = {"fill_id": fill_id, "qty": qty, "price": str(price)}
+            counted = max(reported, order.broker_filled_quantity)
+            if counted > order.filled_quantity:
+                self._fill(order, counted - order.filled_quantity, price, data=data)
+            else:
+                self._change(order, EventKind.FILL, data={**data, "already_counted": True})
         return order
 
     def apply_broker_update(
@@ -308,10 +320,10 @@ class OrderStateManager(HistoryVerbs):
             target = _broker_target(order, status, filled_quantity)
             late = order.status in TERMINAL and target.filled > order.filled_quantity
             if order.status == Status.EXECUTED or (order.status in TERMINAL and not late):
-                self._touch(order, broker_status, now)
+                self._touch(order, broker_status, target.reported, now)
                 return order, changes
             if target.status is None:
-                self._touch(order, broker_status, now)
+                self._touch(order, broker_status, target.reported, now)
                 return order, ["unknown_status"]
             next_status = target.status
             # A late fill applies the filled part; the order stays closed unless the
@@ -325,6 +337,7 @@ class OrderStateManager(HistoryVerbs):
             delta = target.filled - order.filled_quantity
             common = {
                 "broker_status": broker_status[:64],
+                "broker_filled_quantity": target.reported,
                 "last_synced_at": now,
                 "missing_count": 0,
             }
@@ -356,7 +369,7 @@ class OrderStateManager(HistoryVerbs):
                 )
                 changes.append(_change_name(next_status))
             else:
-                self._touch(order, broker_status, now)
+                self._touch(order, broker_status, target.reported, now)
             if price is not None and order.status in ACTIVE and order.price != price:
                 self._change(
                     order,
@@ -722,11 +735,20 @@ class OrderStateManager(HistoryVerbs):
         order.save(update_fields=changed)
         self.log_event(order, kind, from_status, order.status, data or {})
 
-    def _touch(self, order, broker_status, now):
+    def _touch(self, order, broker_status, broker_filled, now):
+        """Note what the broker said of an order it did not change (no event, no version)."""
         order.broker_status = (broker_status or order.broker_status)[:64]
+        order.broker_filled_quantity = broker_filled
         order.last_synced_at = now
         order.missing_count = 0
-        order.save(update_fields=["broker_status", "last_synced_at", "missing_count"])
+        order.save(
+            update_fields=[
+                "broker_status",
+                "broker_filled_quantity",
+                "last_synced_at",
+                "missing_count",
+            ]
+        )
 
     def log_event(self, order, kind, from_status, to_status, data):
         return OrderEvent.objects.create(
@@ -741,11 +763,15 @@ class OrderStateManager(HistoryVerbs):
 
 
 class _BrokerTarget:
-    __slots__ = ("filled", "status")
+    """What a broker report asks of an order: a status, the filled quantity to
+    reach (never fewer than ours), and the broker's own figure as reported."""
 
-    def __init__(self, status, filled):
+    __slots__ = ("filled", "reported", "status")
+
+    def __init__(self, status, filled, reported):
         self.status = status
         self.filled = filled
+        self.reported = reported
 
 
 def _broker_target(order, status, filled_quantity):
@@ -757,6 +783,7 @@ def _broker_target(order, status, filled_quantity):
         raise ValidationError(
             f"broker reports {filled} filled of {order.quantity} for {order.broker_order_id}"
         )
+    reported = filled
     filled = max(filled, order.filled_quantity)
     if status in ACTIVE:
         if filled == order.quantity:
@@ -767,7 +794,7 @@ def _broker_target(order, status, filled_quantity):
             status = Status.PENDING
         else:
             status = Status.OPEN if order.status in (Status.PENDING, Status.OPEN) else order.status
-    return _BrokerTarget(status, filled)
+    return _BrokerTarget(status, filled, max(reported, order.broker_filled_quantity))
 
 
 def _broker_fill_price(order, filled, average_price, price):

@@ -91,6 +91,9 @@ class Order(models.Model):
     price = models.DecimalField(**PRICE, null=True, blank=True)
     trigger_price = models.DecimalField(**PRICE, null=True, blank=True)
     filled_quantity = models.PositiveIntegerField(default=0)
+    broker_filled_quantity = models.PositiveIntegerField(
+        default=0, help_text="Filled quantity in the broker's latest report applied by a sync"
+    )
     average_price = models.DecimalField(**AVERAGE, null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     status_reason = models.TextField(blank=True)
@@ -124,6 +127,10 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(filled_quantity__gte=0) & Q(filled_quantity__lte=F("quantity")),
                 name="order_filled_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(broker_filled_quantity__lte=F("quantity")),
+                name="order_broker_filled_within_quantity",
             ),
             models.CheckConstraint(
                 condition=~Q(status=Status.EXECUTED) | Q(filled_quantity=F("quantity")),

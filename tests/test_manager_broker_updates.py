@@ -165,3 +165,46 @@ def test_missing_orders_are_counted_then_flagged(sync, sell_order):
 
     sync.mark_synced([order.pk])
     assert Order.objects.get(pk=order.pk).missing_count == 0
+
+
+def test_a_fill_the_sync_already_counted_is_not_counted_again(manager, sync, sell_order):
+    sync.apply_broker_update("S-1", status=Status.OPEN, filled_quantity=4, average_price=2500)
+
+    order = manager.record_fill("S-1", 4, "2500.00", fill_id="T1")
+
+    assert order.filled_quantity == 4
+    assert order.fills.count() == 1
+    assert order.events.filter(kind=EventKind.FILL, data__already_counted=True).exists()
+    assert Trade.objects.get().closed_quantity == 4
+
+
+def test_the_sync_does_not_count_again_fills_the_bot_reported(manager, sync, sell_order):
+    manager.record_fill("S-1", 4, "2500.00", fill_id="T1")
+
+    order, changes = sync.apply_broker_update(
+        "S-1", status=Status.OPEN, filled_quantity=4, average_price=2500
+    )
+
+    assert (order.filled_quantity, changes) == (4, [])
+
+
+def test_bot_and_broker_fills_count_as_the_larger_total(manager, sync, sell_order):
+    manager.record_fill("S-1", 4, "2500.00", fill_id="T1")
+    sync.apply_broker_update("S-1", status=Status.OPEN, filled_quantity=6, average_price=2500)
+
+    order = manager.record_fill("S-1", 2, "2500.00", fill_id="T2")
+    assert order.filled_quantity == 6
+    order = manager.record_fill("S-1", 3, "2500.00", fill_id="T3")
+    assert order.filled_quantity == 9
+    assert Trade.objects.get().closed_quantity == 9
+
+
+def test_a_bot_fill_after_the_sync_executed_the_order_is_recorded_without_change(
+    manager, sync, sell_order
+):
+    sync.apply_broker_update("S-1", status=Status.EXECUTED, filled_quantity=10, average_price=2500)
+
+    order = manager.record_fill("S-1", 10, "2500.00", fill_id="T1")
+
+    assert (order.status, order.filled_quantity) == (Status.EXECUTED, 10)
+    assert Trade.objects.get().closed_quantity == 10
