@@ -8,7 +8,8 @@ data itself determines, and returns the rest.
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orderstate import retry_queue
@@ -48,34 +49,44 @@ def find_problems(max_active_days=DEFAULT_MAX_ACTIVE_DAYS, now=None):
     return problems
 
 
-def _open_trades():
-    return {(t.account, t.symbol): t for t in Trade.objects.open()}
+def _open_trade_for():
+    """Open trades of the outer order's account and symbol (at most one, by constraint)."""
+    return Trade.objects.open().filter(account=OuterRef("account"), symbol=OuterRef("base_symbol"))
 
 
 def _sells_executed_with_trade_open(now):
-    open_trades = _open_trades()
-    problems = []
-    symbols = {symbol for _, symbol in open_trades}
-    executed_sells = Order.objects.sells().filter(status=Status.EXECUTED, base_symbol__in=symbols)
-    for order in executed_sells.order_by("closed_at", "id"):
-        trade = open_trades.get((order.account, order.base_symbol))
-        sold_at = order.closed_at or order.placed_at
-        if trade is None or trade.entry_time > sold_at or trade.exit_order_id == order.pk:
-            continue
-        problems.append(
-            Problem(
-                "sell_executed_trade_open",
-                f"sell {order.broker_order_id} of {order.base_symbol} executed but trade "
-                f"{trade.pk} is still open",
-                {"order": [order.broker_order_id], "trade": [trade.pk]},
-                order.account,
-            )
+    # Anti-joins in SQL, not dicts of every open trade: the sync runs this after
+    # each run, and only the problem rows should leave the database.
+    trade = (
+        _open_trade_for()
+        .filter(entry_time__lte=Coalesce(OuterRef("closed_at"), OuterRef("placed_at")))
+        .exclude(exit_order=OuterRef("pk"))
+    )
+    executed_sells = (
+        Order.objects.sells()
+        .filter(status=Status.EXECUTED)
+        .annotate(open_trade=Subquery(trade.values("pk")[:1]))
+        .filter(open_trade__isnull=False)
+    )
+    return [
+        Problem(
+            "sell_executed_trade_open",
+            f"sell {order.broker_order_id} of {order.base_symbol} executed but trade "
+            f"{order.open_trade} is still open",
+            {"order": [order.broker_order_id], "trade": [order.open_trade]},
+            order.account,
         )
-    return problems
+        for order in executed_sells.order_by("closed_at", "id")
+    ]
 
 
 def _unprotected_positions(now):
-    protected = set(Order.objects.active().sells().values_list("account", "base_symbol").distinct())
+    active_sell = (
+        Order.objects.active()
+        .sells()
+        .filter(account=OuterRef("account"), base_symbol=OuterRef("symbol"))
+    )
+    unprotected = Trade.objects.open().exclude(Exists(active_sell)).order_by("entry_time")
     return [
         Problem(
             "unprotected_position",
@@ -84,8 +95,7 @@ def _unprotected_positions(now):
             {"trade": [trade.pk]},
             trade.account,
         )
-        for trade in Trade.objects.open().order_by("entry_time")
-        if (trade.account, trade.symbol) not in protected
+        for trade in unprotected
     ]
 
 
@@ -130,7 +140,9 @@ def _trades_closed_without_sell(now):
 
 
 def _sells_without_position(now):
-    open_trades = _open_trades()
+    orphaned = (
+        Order.objects.active().sells().exclude(Exists(_open_trade_for())).order_by("placed_at")
+    )
     return [
         Problem(
             "sell_without_position",
@@ -138,8 +150,7 @@ def _sells_without_position(now):
             {"order": [order.broker_order_id]},
             order.account,
         )
-        for order in Order.objects.active().sells().order_by("placed_at")
-        if (order.account, order.base_symbol) not in open_trades
+        for order in orphaned
     ]
 
 
