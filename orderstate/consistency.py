@@ -60,6 +60,10 @@ def _open_trades():
     return {(account, symbol): rest for account, symbol, *rest in rows}
 
 
+def _open_trade_keys():
+    return set(Trade.objects.open().values_list("account", "symbol"))
+
+
 def _active_sell_keys():
     return set(Order.objects.active().sells().values_list("account", "base_symbol"))
 
@@ -156,7 +160,7 @@ def _trades_closed_without_sell(now):
 
 
 def _sells_without_position(now):
-    open_trades = _open_trades()
+    open_trades = _open_trade_keys()
     sells = (
         Order.objects.active()
         .sells()
