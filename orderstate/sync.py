@@ -9,6 +9,7 @@ the others applied.
 """
 
 import logging
+from collections import Counter
 from decimal import Decimal
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from orderstate.brokers import get_broker
 from orderstate.brokers.base import BrokerUnavailable, parse_order_report
+from orderstate.consistency import find_problems
 from orderstate.locks import single_instance
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventSource, FailedOrder, Order, Side, SyncOutcome, SyncRun, Trade
@@ -120,6 +122,8 @@ def run_sync(
             # transaction); record how far the run got, then let the signal through.
             _finish(run, SyncOutcome.FAILED, reconciliation.stats, f"interrupted: {exc!r}")
             raise
+        if not dry_run:
+            stats.update(state_problem_stats(run.pk))
         return _finish(run, SyncOutcome.OK, stats)
 
 
@@ -140,6 +144,21 @@ def sync_with_broker(manager, orders_api=None, broker_orders=None):
     return {**run.stats, "outcome": run.outcome, "error": run.error, "sync_run_id": run.pk}
 
 
+def state_problem_stats(run_id=None):
+    """`check_state`'s findings after a run: their count and the count per code.
+
+    One read-only pass (a few queries). A check that fails is logged and left out
+    of the stats; the orders the run applied stay applied.
+    """
+    try:
+        problems = find_problems()
+    except Exception:
+        log.exception("sync %s: checking the state after the run failed", run_id)
+        return {}
+    codes = Counter(problem.code for problem in problems)
+    return {"state_problems": len(problems), "state_problem_codes": dict(sorted(codes.items()))}
+
+
 def empty_stats():
     return dict.fromkeys(STAT_KEYS + EXTRA_KEYS, 0)
 
@@ -150,7 +169,11 @@ def summary(run):
     counts = " ".join(f"{key}={stats.get(key, 0)}" for key in STAT_KEYS + EXTRA_KEYS)
     dry = " (dry run)" if run.dry_run else ""
     error = f" error={run.error!r}" if run.error else ""
-    return f"sync #{run.pk} {run.broker} {run.outcome}{dry} {counts}{error}"
+    problems = ""
+    if "state_problems" in stats:
+        codes = ",".join(f"{code}:{n}" for code, n in stats.get("state_problem_codes", {}).items())
+        problems = f" state_problems={stats['state_problems']}" + (f" ({codes})" if codes else "")
+    return f"sync #{run.pk} {run.broker} {run.outcome}{dry} {counts}{problems}{error}"
 
 
 def _finish(run, outcome, stats, error=""):

@@ -16,7 +16,10 @@ import pytest
 from orderstate.brokers import get_broker
 from orderstate.brokers.base import BrokerUnavailable
 from orderstate.brokers.kotak import KotakBroker, KotakCredentials
+from orderstate.manager import OrderStateManager
+from orderstate.models import Order, OrderEvent, SyncOutcome
 from orderstate.states import Status
+from orderstate.sync import run_sync
 from tests.kotak_book import load
 
 # As the adapter does: no SDK log file under ./logs from the tests.
@@ -146,6 +149,48 @@ def test_timeouts_are_retried_then_raise_broker_unavailable():
         broker.fetch_order_book()
 
 
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        httpx.Response(200, text="<html>Service Unavailable</html>"),
+        httpx.Response(200, content=b"\x00\xff\xfe not json"),
+        ok("maintenance"),
+        ok(42),
+        ok({"stat": "Ok", "data": "oops"}),
+        ok({"stat": "Ok", "data": {"nOrdNo": "240621000000001"}}),
+    ],
+    ids=["html", "binary", "json-string", "json-number", "data-string", "data-object"],
+)
+def test_garbage_body_is_retried_then_raises_broker_unavailable(garbage):
+    server = KotakServer(garbage, garbage, garbage)
+    broker, delays = broker_for(server, attempts=3)
+
+    with pytest.raises(BrokerUnavailable, match="after 3 tries"):
+        broker.fetch_order_book()
+
+    assert len(server.book_requests) == 3
+    assert len(delays) == 2
+
+
+def test_garbage_then_a_good_book_recovers():
+    server = KotakServer(ok({"stat": "Ok", "data": "oops"}), ok(load("order_report_mixed")))
+    broker, delays = broker_for(server)
+
+    assert len(broker.fetch_order_book()) == 13
+    assert len(delays) == 1
+
+
+def test_backoff_is_jittered_and_capped():
+    broker = KotakBroker(CREDENTIALS, base_delay=1.0, max_delay=5.0, sleep=lambda s: None)
+
+    third = [broker._delay(3) for _ in range(50)]
+    late = [broker._delay(12) for _ in range(50)]
+
+    assert all(2.0 <= delay <= 4.0 for delay in third)
+    assert len(set(third)) > 1  # jitter: retries of many bots do not line up
+    assert all(2.5 <= delay <= 5.0 for delay in late)
+
+
 def test_server_error_page_is_retried():
     page = httpx.Response(502, text="<html>Bad Gateway</html>")
     server = KotakServer(page, ok(load("order_report_mixed")))
@@ -242,3 +287,32 @@ def test_sdk_is_imported_only_when_kotak_is_chosen():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(429, json=load("order_report_rate_limited")),
+        httpx.ReadTimeout("timed out"),
+        httpx.Response(200, text="<html>Service Unavailable</html>"),
+    ],
+    ids=["rate-limited", "timeout", "garbage"],
+)
+def test_sync_through_a_failing_kotak_fails_the_run_and_changes_nothing(failure):
+    bot = OrderStateManager(source="bot")
+    bot.register_buy_order("TCS-EQ", "240621000000001", "3890.00", 5)
+    before = list(
+        Order.objects.values_list("status", "filled_quantity", "version", "missing_count")
+    )
+    server = KotakServer(failure, failure, failure)
+    broker, delays = broker_for(server, attempts=3)
+
+    run = run_sync(broker=broker)
+
+    assert run.outcome == SyncOutcome.FAILED
+    assert "after 3 tries" in run.error and run.finished_at is not None
+    assert len(server.book_requests) == 3 and len(delays) == 2
+    after = list(Order.objects.values_list("status", "filled_quantity", "version", "missing_count"))
+    assert after == before
+    assert OrderEvent.objects.count() == 1  # the registration only

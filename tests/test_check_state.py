@@ -56,6 +56,15 @@ def test_open_trade_without_active_sell_is_an_unprotected_position(open_position
     assert "RELIANCE x10" in problem.message
 
 
+def test_sell_executed_before_the_next_position_opened_is_not_a_problem(manager, sell_order):
+    manager.mark_order_executed("RELIANCE", "S-1", "2500.00")
+    manager.register_buy_order("RELIANCE-EQ", "B-2", "2450.00", 5)
+    manager.mark_order_executed("RELIANCE", "B-2", "2450.00")
+    manager.register_sell_order("RELIANCE-EQ", "S-2", "2550.00", 5)
+
+    assert find_problems() == []
+
+
 def test_active_sell_without_open_trade_is_reported(manager):
     manager.register_sell_order("TCS-EQ", "S-9", 4050.0, 5)
     assert codes(find_problems()) == ["sell_without_position"]

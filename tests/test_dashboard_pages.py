@@ -235,6 +235,16 @@ def test_sync_runs_page_lists_outcomes(trader_client, sync_run):
     assert "checked 3" in body and "errors 1" in body and "executed 0" not in body
 
 
+def test_sync_runs_page_shows_the_state_problems_found_after_each_run(trader_client, sync_run):
+    codes = {"stale_active_order": 1, "unprotected_position": 2}
+    sync_run(stats={"checked": 3, "state_problems": 3, "state_problem_codes": codes})
+    sync_run(stats={"checked": 4, "state_problems": 0, "state_problem_codes": {}})
+    body = text(trader_client.get("/sync/"))
+    assert "State problems" in body
+    assert "3 (stale_active_order 1, unprotected_position 2)" in body
+    assert "state_problem_codes" not in body
+
+
 @pytest.fixture
 def many_rows(bot, closed_trade, sync_run):
     """Enough rows of every kind that an N+1 would show as dozens of extra queries."""

@@ -7,11 +7,16 @@ import signal
 import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from orderstate import legacy_export
+from orderstate.locks import advisory_key, single_instance
+from orderstate.management.commands.export_legacy import LOCK_NAME
 from orderstate.manager import OrderStateManager
+from orderstate.models import InstanceLock
 
 FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
 FILES = ("pending_orders.json", "trades_history.json", "active_sell_orders.json")
@@ -119,3 +124,56 @@ def test_watch_stops_cleanly_on_sigterm(imported, tmp_path):
 def test_interval_must_be_positive(db, tmp_path):
     with pytest.raises(CommandError, match="--interval must be positive"):
         export(tmp_path, watch=True, interval=0)
+
+
+@pytest.fixture
+def export_lock_held_elsewhere():
+    """The export lock as another process holds it: a PostgreSQL session or a SQLite row."""
+    if connection.vendor != "postgresql":
+        InstanceLock.objects.create(name=LOCK_NAME, holder="other-host:4242")
+        yield
+        return
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [advisory_key(LOCK_NAME)])
+        yield
+
+
+def export_with_errors(data_dir, **options):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("export_legacy", data_dir=data_dir, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def test_second_exporter_skips_with_a_message_and_writes_nothing(
+    imported, tmp_path, export_lock_held_elsewhere
+):
+    output, errors = export_with_errors(tmp_path)
+
+    assert "another export is running; skipped" in errors
+    assert "wrote" not in output
+    assert os.listdir(tmp_path) == []
+
+
+def test_watching_exporter_skips_rounds_while_another_exports(
+    imported, tmp_path, export_lock_held_elsewhere
+):
+    timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        output, errors = export_with_errors(tmp_path, watch=True, interval=0.1)
+    finally:
+        timer.cancel()
+
+    assert errors.count("another export is running; skipped") >= 2
+    assert output.splitlines() == ["stopped"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_export_releases_its_lock(imported, tmp_path):
+    export(tmp_path)
+
+    with single_instance(LOCK_NAME) as acquired:
+        assert acquired

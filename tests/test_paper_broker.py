@@ -84,3 +84,13 @@ def test_order_we_stop_tracking_is_cancelled_in_the_paper_book(bot):
 def test_paper_is_the_default_broker(settings):
     settings.ORDERSTATE_BROKER = "paper"
     assert isinstance(get_broker(), PaperBroker)
+
+
+def test_broker_setting_may_be_a_dotted_path_to_a_class(settings):
+    settings.ORDERSTATE_BROKER = "orderstate.brokers.paper.PaperBroker"
+    assert isinstance(get_broker(), PaperBroker)
+
+
+def test_unknown_broker_name_lists_the_choices():
+    with pytest.raises(ValueError, match="paper, kotak, replay or a dotted path"):
+        get_broker("zerodha")

@@ -497,3 +497,49 @@ def test_queries_do_not_grow_with_unchanged_orders(bot, django_assert_max_num_qu
 
     assert stats["checked"] == 120
     assert Order.objects.filter(last_synced_at__isnull=True).count() == 0
+
+
+def test_run_stores_the_state_problems_found_after_it(bot):
+    bot.register_buy_order("TCS-EQ", "7001", "3890.00", 5)
+    position(bot, "INFY", 10)
+    bot.register_sell_order("INFY-EQ", "S-INFY", "1600.00", 10)
+
+    bot.sync_with_broker(broker_orders=[row("7001", "TCS", "B", "complete", 5, 5, "3890.00")])
+
+    run = SyncRun.objects.get()
+    # The executed buy left a position with no sell order; INFY's is protected.
+    assert run.stats["state_problems"] == 1
+    assert run.stats["state_problem_codes"] == {"unprotected_position": 1}
+    assert "state_problems=1 (unprotected_position:1)" in sync.summary(run)
+
+
+def test_clean_state_is_stored_as_zero_problems(bot):
+    bot.sync_with_broker(broker_orders=[])
+
+    run = SyncRun.objects.get()
+    assert (run.stats["state_problems"], run.stats["state_problem_codes"]) == (0, {})
+    assert "state_problems=0" in sync.summary(run)
+
+
+def test_dry_run_and_failed_run_do_not_check_the_state(bot):
+    sync.run_sync(broker=sync._GivenBook([]), dry_run=True)
+    sync.run_sync(broker=sync._GivenBook({"stat": "Not_Ok", "emsg": "session expired"}))
+
+    for run in SyncRun.objects.all():
+        assert "state_problems" not in run.stats
+        assert "state_problems" not in sync.summary(run)
+
+
+def test_failing_state_check_leaves_the_run_ok_and_its_changes_applied(bot, monkeypatch):
+    bot.register_buy_order("TCS-EQ", "7001", "3890.00", 5)
+
+    def broken():
+        raise RuntimeError("check crashed")
+
+    monkeypatch.setattr(sync, "find_problems", broken)
+    bot.sync_with_broker(broker_orders=[row("7001", "TCS", "B", "complete", 5, 5, "3890.00")])
+
+    run = SyncRun.objects.get()
+    assert run.outcome == SyncOutcome.OK
+    assert "state_problems" not in run.stats
+    assert order(7001).status == Status.EXECUTED

@@ -52,6 +52,7 @@ def test_one_run_prints_a_summary_line(executed_book):
     assert out.count("\n") == 1
     assert " ok " in out
     assert "executed=1" in out
+    assert "state_problems=1 (unprotected_position:1)" in out
     assert Order.objects.get(broker_order_id="7001").status == Status.EXECUTED
 
 

@@ -119,8 +119,28 @@ def duration(value):
     return short_duration(value)
 
 
+STATE_PROBLEM_KEYS = ("state_problems", "state_problem_codes")
+
+
 @register.filter
 def stats_summary(stats):
     """A sync's non-zero figures as 'checked 12, executed 2'; — when nothing counted."""
-    figures = [f"{key} {value}" for key, value in (stats or {}).items() if value]
+    figures = [
+        f"{key} {value}"
+        for key, value in (stats or {}).items()
+        if value and key not in STATE_PROBLEM_KEYS
+    ]
     return ", ".join(figures) or "—"
+
+
+@register.filter
+def state_problems(stats):
+    """The check_state count after a sync, with its codes: '2 (unprotected_position 2)'.
+
+    — when the run did not check (a dry or failed run, or one from before the check).
+    """
+    stats = stats or {}
+    if stats.get("state_problems") is None:
+        return "—"
+    codes = ", ".join(f"{code} {n}" for code, n in stats.get("state_problem_codes", {}).items())
+    return f"{stats['state_problems']} ({codes})" if codes else str(stats["state_problems"])

@@ -1,6 +1,7 @@
 """Brokers the sync can read an order book from; `get_broker(name)` picks one."""
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 BROKER_NAMES = ("paper", "kotak", "replay")
 
@@ -9,8 +10,13 @@ def get_broker(name=None, *, file=None):
     """The broker called `name` (default `settings.ORDERSTATE_BROKER`).
 
     Kotak's SDK is imported only here, when Kotak is chosen: it loads numpy and pandas.
+    A dotted path (`package.module.Class`) names any other broker class, built with
+    no arguments: a broker of one's own, or a test's.
     """
-    name = (name or settings.ORDERSTATE_BROKER or "").strip().lower()
+    name = (name or settings.ORDERSTATE_BROKER or "").strip()
+    if "." in name:
+        return import_string(name)()
+    name = name.lower()
     if name == "paper":
         from orderstate.brokers.paper import PaperBroker
 
@@ -23,4 +29,7 @@ def get_broker(name=None, *, file=None):
         from orderstate.brokers.kotak import KotakBroker
 
         return KotakBroker.from_environment()
-    raise ValueError(f"unknown broker {name!r}: choose one of {', '.join(BROKER_NAMES)}")
+    choices = ", ".join(BROKER_NAMES)
+    raise ValueError(
+        f"unknown broker {name!r}: choose one of {choices} or a dotted path to a class"
+    )

@@ -161,7 +161,10 @@ def _problem(body):
     if not isinstance(body, dict):
         return f"unexpected {type(body).__name__} body"
     if "data" in body and str(body.get("stat", "Ok")).lower() == "ok":
-        return None
+        rows = body["data"]
+        if rows is None or isinstance(rows, list):
+            return None
+        return f"'data' is {type(rows).__name__}, not a list of orders"
     if is_empty_book_answer(body):
         return None
     return _describe(body)

@@ -7,7 +7,8 @@ scratch database it creates next to that one (and drops afterwards).
 Prints, next to yardsticks measured in the same run (loading the same rows and
 stamping them all with one bulk UPDATE; the least an order change can cost:
 lock, save and one event in a transaction):
-- seconds for a sync where nothing changed (target < 1 s on SQLite),
+- seconds for a sync where nothing changed (target < 1 s on SQLite), and of
+  that the consistency check (`check_state`) each sync ends with,
 - seconds for a sync where every order executed (target < 20 s),
 - queries per changed order, and the queries of the unchanged sync.
 """
@@ -89,6 +90,11 @@ def run_here():
     print(
         f"sync, nothing changed                                {unchanged:8.3f} s"
         f"  ({queries} queries; target < 1 s on SQLite)"
+    )
+    seconds, queries = bench.state_check()
+    print(
+        f"  of which the state check after the run (check_state) {seconds:8.3f} s"
+        f"  ({queries} queries)"
     )
     per_second = bench.minimal_changes()
     print(f"yardstick: minimal locked change + event, one transaction each {per_second:8,.0f} /s")
@@ -209,6 +215,18 @@ class SyncBench:
         assert run.stats["checked"] == ORDERS and run.stats["errors"] == 0, run.stats
         with CaptureQueriesContext(connection) as queries:
             self.sync.run_sync(broker=book)
+        return seconds, len(queries.captured_queries)
+
+    def state_check(self):
+        """The check_state pass every sync ends with, over the orders `unchanged` left."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            stats = self.sync.state_problem_stats()
+        seconds = time.perf_counter() - started
+        assert "state_problems" in stats, stats
         return seconds, len(queries.captured_queries)
 
     def all_executed(self):

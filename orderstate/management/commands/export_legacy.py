@@ -6,6 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from orderstate.legacy_export import export_legacy
+from orderstate.locks import single_instance
+
+LOCK_NAME = "export_legacy"
 
 
 class Command(BaseCommand):
@@ -47,8 +50,13 @@ class Command(BaseCommand):
         self.stdout.write("stopped")
 
     def _export_once(self, data_dir, account):
-        try:
-            written = export_legacy(data_dir, account)
-        except OSError as exc:
-            raise CommandError(f"{data_dir}: {exc.strerror or exc}") from None
+        """One export under the lock, taken per round: a row lock (SQLite) has a TTL."""
+        with single_instance(LOCK_NAME) as acquired:
+            if not acquired:
+                self.stderr.write("export_legacy: another export is running; skipped")
+                return
+            try:
+                written = export_legacy(data_dir, account)
+            except OSError as exc:
+                raise CommandError(f"{data_dir}: {exc.strerror or exc}") from None
         self.stdout.write(f"wrote {', '.join(written)}" if written else "unchanged")
