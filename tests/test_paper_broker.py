@@ -94,3 +94,8 @@ def test_broker_setting_may_be_a_dotted_path_to_a_class(settings):
 def test_unknown_broker_name_lists_the_choices():
     with pytest.raises(ValueError, match="paper, kotak, replay or a dotted path"):
         get_broker("zerodha")
+
+
+def test_a_dotted_path_that_does_not_import_is_a_clear_error():
+    with pytest.raises(ValueError, match="cannot be imported"):
+        get_broker("orderstate.brokers.nowhere.Broker")

@@ -15,7 +15,11 @@ def get_broker(name=None, *, file=None):
     """
     name = (name or settings.ORDERSTATE_BROKER or "").strip()
     if "." in name:
-        return import_string(name)()
+        try:
+            broker_class = import_string(name)
+        except ImportError as exc:
+            raise ValueError(f"broker {name!r} cannot be imported: {exc}") from None
+        return broker_class()
     name = name.lower()
     if name == "paper":
         from orderstate.brokers.paper import PaperBroker

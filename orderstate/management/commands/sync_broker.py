@@ -41,7 +41,10 @@ class Command(BaseCommand):
             options["broker"] = "replay"
         self.options = options
         # One broker for the whole loop: Kotak logs in once, not once per run.
-        self.broker = get_broker(options["broker"], file=options["file"])
+        try:
+            self.broker = get_broker(options["broker"], file=options["file"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         self.stopping = False
         if not options["loop"]:
             run = self.handle_one_run()
