@@ -405,7 +405,7 @@ def _set_average_prices(orders, trades):
                 and order.status == Status.EXECUTED
                 and order.quantity == trade.quantity
             ):
-                order.average_price = price
+                order.execution_price = price
 
 
 def _one_waiting_per_symbol(data, failed):

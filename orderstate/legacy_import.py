@@ -160,7 +160,7 @@ def _import_orders(manager, orders, report, progress):
                 order_type=record.order_type,
                 variety=record.variety,
                 filled_qty=record.filled_quantity,
-                average_price=record.average_price,
+                average_price=record.execution_price,
                 last_synced_at=record.last_synced_at,
                 status_reason=record.status_reason,
                 metadata=record.metadata,

@@ -77,7 +77,7 @@ class OrderRecord:
     metadata: dict
     side: str | None = None
     side_reason: str = ""
-    average_price: Decimal | None = None
+    execution_price: Decimal | None = None  # from its trade: the files keep none per order
 
     @property
     def base_symbol(self):

@@ -382,6 +382,18 @@ class FailedOrder(models.Model):
         self.updated_at = at
         self.save()
 
+    def reopen(self, at):
+        """Wait again from `at`, keeping the first failure in metadata (retry_queue.requeue)."""
+        self.metadata = {
+            **self.metadata,
+            "first_failed_originally": self.metadata.get(
+                "first_failed_originally", self.first_failed_at.isoformat()
+            ),
+        }
+        self.first_failed_at = at
+        self.retry_count += 1
+        self.move_to(FailedOrderStatus.WAITING, at)
+
 
 class EventKind(models.TextChoices):
     REGISTERED = "registered", "Registered"

@@ -156,20 +156,9 @@ def requeue(manager, entry_id, now=None):
                 f"{entry.get_status_display().lower()}; it cannot be retried again"
             )
         previous = entry.status
-        entry.metadata = {
-            **entry.metadata,
-            "first_failed_originally": entry.metadata.get(
-                "first_failed_originally", entry.first_failed_at.isoformat()
-            ),
-        }
-        entry.status = FailedOrderStatus.WAITING
-        entry.first_failed_at = now
-        entry.retry_count += 1
-        entry.last_retry_at = now
-        entry.updated_at = now
         try:
             with transaction.atomic():
-                entry.save()
+                entry.reopen(now)
         except IntegrityError:
             raise DuplicateOrder(
                 f"{entry.symbol} already has a waiting failed order; drop it first"
