@@ -30,7 +30,10 @@ run: install
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py demo_data
 	DEBUG=true $(PY) manage.py demo_login --host $(HOST) --port $(PORT)
-	DEBUG=true $(PY) manage.py sync_broker --broker paper --loop --interval 5 & sync=$$!; \
+	@mkdir -p var
+	@echo "  paper-broker sync every 5 s, logging to var/paper-sync.log"
+	DEBUG=true $(PY) manage.py sync_broker --broker paper --loop --interval 5 \
+		>> var/paper-sync.log 2>&1 & sync=$$!; \
 	trap 'kill $$sync 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
