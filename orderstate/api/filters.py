@@ -67,40 +67,35 @@ class OrderFilter(django_filters.FilterSet):
         return queryset.filter(updated_at__gte=value)
 
 
-class TradeFilter(django_filters.FilterSet):
-    status = django_filters.CharFilter(
-        method="filter_status", max_length=40, label="OPEN or CLOSED"
-    )
+class _StatusSymbolFilter(django_filters.FilterSet):
+    """Status (a comma list of `status_choices`), base symbol in any form, and account."""
+
+    status_choices = None
+    status = django_filters.CharFilter(method="filter_status", max_length=100)
     symbol = django_filters.CharFilter(method="filter_symbol", max_length=40)
     account = django_filters.CharFilter(max_length=64)
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(status__in=_choices(name, value, self.status_choices))
+
+    def filter_symbol(self, queryset, name, value):
+        return queryset.filter(symbol=_base(name, value))
+
+
+class TradeFilter(_StatusSymbolFilter):
+    status_choices = TradeStatusChoices
 
     class Meta:
         model = Trade
         fields = ["status", "symbol", "account"]
 
-    def filter_status(self, queryset, name, value):
-        return queryset.filter(status__in=_choices(name, value, TradeStatusChoices))
 
-    def filter_symbol(self, queryset, name, value):
-        return queryset.filter(symbol=_base(name, value))
-
-
-class FailedOrderFilter(django_filters.FilterSet):
-    status = django_filters.CharFilter(
-        method="filter_status", max_length=100, label="Comma list, e.g. WAITING"
-    )
-    symbol = django_filters.CharFilter(method="filter_symbol", max_length=40)
-    account = django_filters.CharFilter(max_length=64)
+class FailedOrderFilter(_StatusSymbolFilter):
+    status_choices = FailedOrderStatus
 
     class Meta:
         model = FailedOrder
         fields = ["status", "symbol", "account"]
-
-    def filter_status(self, queryset, name, value):
-        return queryset.filter(status__in=_choices(name, value, FailedOrderStatus))
-
-    def filter_symbol(self, queryset, name, value):
-        return queryset.filter(symbol=_base(name, value))
 
 
 class SyncRunFilter(django_filters.FilterSet):
