@@ -9,7 +9,8 @@ import logging
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orderstate import positions, retry_queue, shapes
@@ -273,13 +274,16 @@ class OrderStateManager(HistoryVerbs):
         fill_id = None if fill_id in (None, "") else parse_order_id(fill_id, "fill_id")
         with transaction.atomic():
             order = self._get(order_id, lock=True)
-            if fill_id is not None and order.fills.filter(fill_id=fill_id).exists():
+            # One query answers both: was this fill seen, and how much was reported before it.
+            seen = {"seen": Count("pk", filter=Q(fill_id=fill_id))} if fill_id is not None else {}
+            earlier = order.fills.aggregate(total=Coalesce(Sum("quantity"), 0), **seen)
+            if earlier.get("seen"):
                 return order
             if order.status in (Status.CANCELLED, Status.REJECTED):
                 raise InvalidTransition(
                     f"order {order.broker_order_id} is {order.status}; it takes no more fills"
                 )
-            reported = (order.fills.aggregate(total=Sum("quantity"))["total"] or 0) + qty
+            reported = earlier["total"] + qty
             if reported > order.quantity:
                 raise ValidationError(
                     f"qty: fills reported for order {order.broker_order_id} would total "
@@ -414,19 +418,12 @@ class OrderStateManager(HistoryVerbs):
             to_status=to_status,
             data=data,
             late_fill=late_fill,
+            then=[_position_event(change)] if change else (),
             filled_quantity=filled,
             average_price=Decimal(average).quantize(AVERAGE_PLACES),
             trade=change.trade if change else order.trade,
             **options,
         )
-        if change is not None:
-            self._position_event(order, change)
-
-    def _position_event(self, order, change):
-        kinds = {"opened": EventKind.TRADE_OPENED, "closed": EventKind.TRADE_CLOSED}
-        data = {"trade_id": change.trade.pk, "position": change.kind, **change.data}
-        kind = kinds.get(change.kind, EventKind.TRADE_UPDATED)
-        self.log_event(order, kind, order.status, order.status, data)
 
     # Price and tracking ------------------------------------------------
 
@@ -719,8 +716,14 @@ class OrderStateManager(HistoryVerbs):
                 f"not {expected_version}"
             )
 
-    def _change(self, order, kind, *, to_status=None, data=None, late_fill=False, **fields):
-        """Write a change to a locked order and its event; the only place that saves one."""
+    def _change(
+        self, order, kind, *, to_status=None, data=None, late_fill=False, then=(), **fields
+    ):
+        """Write a change to a locked order and its event; the only place that saves one.
+
+        `then` holds (kind, data) of further events about the changed order (its
+        position moving), written in the same INSERT as the change's own.
+        """
         now = timezone.now()
         from_status = order.status
         if to_status is not None and to_status != from_status:
@@ -733,7 +736,16 @@ class OrderStateManager(HistoryVerbs):
         order.updated_at = now
         changed = {"status", "closed_at", "version", "updated_at", *fields}
         order.save(update_fields=changed)
-        self.log_event(order, kind, from_status, order.status, data or {})
+        self.log_events(
+            order,
+            [
+                (kind, from_status, order.status, data),
+                *(
+                    (then_kind, order.status, order.status, then_data)
+                    for then_kind, then_data in then
+                ),
+            ],
+        )
 
     def _touch(self, order, broker_status, broker_filled, now):
         """Note what the broker said of an order it did not change (no event, no version)."""
@@ -751,15 +763,29 @@ class OrderStateManager(HistoryVerbs):
         )
 
     def log_event(self, order, kind, from_status, to_status, data):
-        return OrderEvent.objects.create(
-            order=order,
-            kind=kind,
-            from_status=from_status,
-            to_status=to_status,
-            source=self.source,
-            actor=self.actor,
-            data=data or {},
+        return self.log_events(order, [(kind, from_status, to_status, data)])[0]
+
+    def log_events(self, order, events):
+        """Write (kind, from_status, to_status, data) events about `order` in one INSERT."""
+        return OrderEvent.objects.bulk_create(
+            OrderEvent(
+                order=order,
+                kind=kind,
+                from_status=from_status,
+                to_status=to_status,
+                source=self.source,
+                actor=self.actor,
+                data=data or {},
+            )
+            for kind, from_status, to_status, data in events
         )
+
+
+def _position_event(change):
+    """(kind, data) of the event saying how a fill moved the symbol's position."""
+    kinds = {"opened": EventKind.TRADE_OPENED, "closed": EventKind.TRADE_CLOSED}
+    data = {"trade_id": change.trade.pk, "position": change.kind, **change.data}
+    return kinds.get(change.kind, EventKind.TRADE_UPDATED), data
 
 
 class _BrokerTarget:

@@ -35,17 +35,17 @@ class BlockingBroker(ReplayBroker):
 
     def fetch_order_book(self):
         book = super().fetch_order_book()
-        write_event = OrderStateManager.log_event
+        write_events = OrderStateManager.log_events
 
-        def log_event_then_block(manager, order, *args, **kwargs):
-            event = write_event(manager, order, *args, **kwargs)
+        def log_events_then_block(manager, order, *args, **kwargs):
+            events = write_events(manager, order, *args, **kwargs)
             if order.broker_order_id not in self.seen:
                 self.seen.append(order.broker_order_id)
                 if len(self.seen) == self.block_at:
                     self._block(order)
-            return event
+            return events
 
-        OrderStateManager.log_event = log_event_then_block
+        OrderStateManager.log_events = log_events_then_block
         return book
 
     def _block(self, order):

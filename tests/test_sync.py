@@ -385,15 +385,15 @@ def test_one_failing_order_is_counted_and_leaves_the_others_applied(bot, monkeyp
     ]
     for raw in raws:
         register_like(bot, raw)
-    log_event = OrderStateManager.log_event
+    log_events = OrderStateManager.log_events
 
-    def failing_log_event(self, order, kind, *args):
+    def failing_log_events(self, order, events):
         # Fails after the order row was saved: the whole change must roll back.
         if order is not None and order.broker_order_id == "5014":
             raise RuntimeError("disk full")
-        return log_event(self, order, kind, *args)
+        return log_events(self, order, events)
 
-    monkeypatch.setattr(OrderStateManager, "log_event", failing_log_event)
+    monkeypatch.setattr(OrderStateManager, "log_events", failing_log_events)
 
     stats = bot.sync_with_broker(broker_orders=raws)
 
