@@ -105,7 +105,8 @@ class ApiToken(models.Model):
         prefix = split_key(key)
         if prefix is None:
             return None
-        token = cls.objects.select_related("user").filter(prefix=prefix).first()
+        # The prefix is unique, so no ORDER BY (which `.first()` would add).
+        token = next(iter(cls.objects.select_related("user").filter(prefix=prefix)[:1]), None)
         # The prefix is not secret; the comparison of the secret part must not leak timing.
         if token is None or not hmac.compare_digest(token.key_hash, hash_key(key)):
             return None
