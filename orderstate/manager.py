@@ -317,72 +317,119 @@ class OrderStateManager(HistoryVerbs):
         filled quantity is applied even to an order we cancelled ourselves (a
         late fill), and filled quantity never goes down.
         """
-        now = timezone.now()
+        report = {
+            "status": status,
+            "filled_quantity": filled_quantity,
+            "average_price": average_price,
+            "price": price,
+            "broker_status": broker_status,
+            "reason": reason,
+        }
         with transaction.atomic():
             order = self._get(order_id, lock=True, account=account)
-            changes = []
-            target = _broker_target(order, status, filled_quantity)
-            late = order.status in TERMINAL and target.filled > order.filled_quantity
-            if order.status == Status.EXECUTED or (order.status in TERMINAL and not late):
-                self._touch(order, broker_status, target.reported, now)
-                return order, changes
-            if target.status is None:
-                self._touch(order, broker_status, target.reported, now)
-                return order, ["unknown_status"]
-            next_status = target.status
-            # A late fill applies the filled part; the order stays closed unless the
-            # broker still works it and no newer sell order for the symbol took its place.
-            if (
-                late
-                and next_status != Status.EXECUTED
-                and (next_status not in ACTIVE or not self._can_reactivate(order))
-            ):
-                next_status = order.status
-            delta = target.filled - order.filled_quantity
-            common = {
-                "broker_status": broker_status[:64],
-                "broker_filled_quantity": target.reported,
-                "last_synced_at": now,
-                "missing_count": 0,
-            }
-            if next_status in (Status.CANCELLED, Status.REJECTED) and not late:
-                common["status_reason"] = reason or order.status_reason
-            if delta > 0:
-                fill_price = _broker_fill_price(order, target.filled, average_price, price)
-                kind = EventKind.LATE_FILL if late else _fill_kind(next_status)
-                self._fill(
-                    order,
-                    delta,
-                    fill_price,
-                    kind=kind,
-                    to_status=next_status,
-                    average=average_price if average_price and average_price > 0 else None,
-                    late_fill=late,
-                    data={"filled_quantity": target.filled, "broker_status": broker_status},
-                    **common,
-                )
-                changes.append("late_fill" if late else _change_name(order.status))
-            elif next_status != order.status:
-                self._check_transition(order, next_status)
-                self._change(
-                    order,
-                    _status_kind(next_status),
-                    to_status=next_status,
-                    data={"broker_status": broker_status, "reason": reason},
-                    **common,
-                )
-                changes.append(_change_name(next_status))
-            else:
-                self._touch(order, broker_status, target.reported, now)
-            if price is not None and order.status in ACTIVE and order.price != price:
-                self._change(
-                    order,
-                    EventKind.PRICE_UPDATED,
-                    data={"from": str(order.price), "to": str(price), "by": "broker"},
-                    price=price,
-                )
-                changes.append("price_updated")
-        return order, changes
+            return order, self._follow_broker(order, **report)
+
+    def apply_broker_updates(self, reports):
+        """Apply many broker reports in one transaction; a list of changes or an exception each.
+
+        `reports` holds (order pk, keyword arguments of `apply_broker_update`).
+        The orders are locked in one query, in primary-key order, and each report
+        is applied in a savepoint of its own: one that fails is rolled back alone
+        and comes back as its exception, while the others commit together. One
+        commit for many orders is what lets a sync that changes thousands of
+        orders finish in seconds; a crash before it leaves every order untouched.
+        """
+        pks = [pk for pk, _ in reports]
+        with transaction.atomic():
+            locked = Order.objects.select_for_update().filter(pk__in=pks).order_by("pk")
+            orders = {order.pk: order for order in locked}
+            outcomes = []
+            for pk, report in reports:
+                try:
+                    with transaction.atomic():
+                        if pk not in orders:
+                            raise OrderNotFound(f"no order with primary key {pk}")
+                        outcomes.append(self._follow_broker(orders[pk], **report))
+                except Exception as exc:  # handed back to the caller, one per order
+                    outcomes.append(exc)
+        return outcomes
+
+    def _follow_broker(
+        self,
+        order,
+        *,
+        status,
+        filled_quantity,
+        average_price=None,
+        price=None,
+        broker_status="",
+        reason="",
+    ):
+        """The body of `apply_broker_update` for an order already locked; returns the changes."""
+        now = timezone.now()
+        changes = []
+        target = _broker_target(order, status, filled_quantity)
+        late = order.status in TERMINAL and target.filled > order.filled_quantity
+        if order.status == Status.EXECUTED or (order.status in TERMINAL and not late):
+            self._touch(order, broker_status, target.reported, now)
+            return changes
+        if target.status is None:
+            self._touch(order, broker_status, target.reported, now)
+            return ["unknown_status"]
+        next_status = target.status
+        # A late fill applies the filled part; the order stays closed unless the
+        # broker still works it and no newer sell order for the symbol took its place.
+        if (
+            late
+            and next_status != Status.EXECUTED
+            and (next_status not in ACTIVE or not self._can_reactivate(order))
+        ):
+            next_status = order.status
+        delta = target.filled - order.filled_quantity
+        common = {
+            "broker_status": broker_status[:64],
+            "broker_filled_quantity": target.reported,
+            "last_synced_at": now,
+            "missing_count": 0,
+        }
+        if next_status in (Status.CANCELLED, Status.REJECTED) and not late:
+            common["status_reason"] = reason or order.status_reason
+        if delta > 0:
+            fill_price = _broker_fill_price(order, target.filled, average_price, price)
+            kind = EventKind.LATE_FILL if late else _fill_kind(next_status)
+            self._fill(
+                order,
+                delta,
+                fill_price,
+                kind=kind,
+                to_status=next_status,
+                average=average_price if average_price and average_price > 0 else None,
+                late_fill=late,
+                data={"filled_quantity": target.filled, "broker_status": broker_status},
+                **common,
+            )
+            changes.append("late_fill" if late else _change_name(order.status))
+        elif next_status != order.status:
+            self._check_transition(order, next_status)
+            self._change(
+                order,
+                _status_kind(next_status),
+                to_status=next_status,
+                data={"broker_status": broker_status, "reason": reason},
+                **common,
+            )
+            changes.append(_change_name(next_status))
+        else:
+            self._touch(order, broker_status, target.reported, now)
+        if price is not None and order.status in ACTIVE and order.price != price:
+            self._change(
+                order,
+                EventKind.PRICE_UPDATED,
+                data={"from": str(order.price), "to": str(price), "by": "broker"},
+                price=price,
+            )
+            changes.append("price_updated")
+        return changes
 
     def _can_reactivate(self, order):
         if order.side != Side.SELL:

@@ -3,9 +3,10 @@
 The book is fetched once, before any transaction. Local active orders are
 loaded in one query, and the book's other ids in one more (to find late fills
 of orders we closed and to tell external orders from known ones). Orders that
-match the book are stamped in bulk; each difference goes through the manager in
-its own short transaction, so a failure of one order leaves it untouched and
-the others applied.
+match the book are stamped in bulk; the differences go through the manager in
+batches of ORDERSTATE_SYNC_BATCH_SIZE orders, one transaction each with a
+savepoint per order, so a failure of one order leaves it untouched and the
+others applied, and a crash leaves every order of the open batch untouched.
 """
 
 import logging
@@ -194,6 +195,7 @@ class Reconciliation:
         self.fetched_at = fetched_at
         self.dry_run = dry_run
         self.threshold = threshold or settings.ORDERSTATE_MISSING_THRESHOLD
+        self.batch_size = settings.ORDERSTATE_SYNC_BATCH_SIZE
         self.stats = empty_stats()
         self.notes = []
         self.plan = []
@@ -208,8 +210,7 @@ class Reconciliation:
         changed.extend(self._late_fills(by_id))
         if unchanged and not self.dry_run:
             self.manager.mark_synced(unchanged)
-        for order, broker_order, expected in changed:
-            self._apply(order, broker_order, expected)
+        self._apply(changed)
         self._mark_missing(missing)
         for broker_order in by_id.values():
             self._record_external(broker_order)
@@ -264,29 +265,31 @@ class Reconciliation:
                 changed.append((order, broker_order, ["late_fill"]))
         return changed
 
-    def _apply(self, order, broker_order, expected):
+    def _apply(self, changed):
+        """Apply the differences in batches: one transaction each, a savepoint per order."""
         if self.dry_run:
-            self._plan(broker_order, expected)
-            for change in expected:
-                self._count(change)
+            for _, broker_order, expected in changed:
+                self._plan(broker_order, expected)
+                for change in expected:
+                    self._count(change)
             return
-        try:
-            _, changes = self.manager.apply_broker_update(
-                broker_order.order_id,
-                status=broker_order.status,
-                filled_quantity=broker_order.filled_quantity,
-                average_price=broker_order.average_price,
-                price=tick_price(broker_order.price),
-                broker_status=broker_order.broker_status,
-                reason=broker_order.reason,
-                account=order.account,
-            )
-        except Exception as exc:
-            self._failed(broker_order, exc)
-            return
-        for change in changes:
-            if change != "unknown_status":  # counted when the book was compared
-                self._count(change)
+        for start in range(0, len(changed), self.batch_size):
+            batch = changed[start : start + self.batch_size]
+            reports = [(order.pk, broker_report(broker_order)) for order, broker_order, _ in batch]
+            try:
+                outcomes = self.manager.apply_broker_updates(reports)
+            except Exception as exc:
+                # The batch's commit failed, so none of its orders changed.
+                for _, broker_order, _ in batch:
+                    self._failed(broker_order, exc)
+                continue
+            for (_, broker_order, _), outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    self._failed(broker_order, outcome)
+                    continue
+                for change in outcome:
+                    if change != "unknown_status":  # counted when the book was compared
+                        self._count(change)
 
     def _mark_missing(self, orders):
         self.stats["missing"] = len(orders)
@@ -350,7 +353,7 @@ class Reconciliation:
         self.plan.append({"order_id": broker_order.order_id, "changes": list(changes)})
 
     def _failed(self, broker_order, exc):
-        log.exception("sync: order %s not updated", broker_order.order_id)
+        log.error("sync: order %s not updated", broker_order.order_id, exc_info=exc)
         self._error(f"order {broker_order.order_id}: {exc}")
 
     def _error(self, message):
@@ -390,6 +393,18 @@ def expected_changes(order, broker_order):
     if changes or broker_order.broker_status != order.broker_status:
         return changes
     return None
+
+
+def broker_report(broker_order):
+    """What `OrderStateManager.apply_broker_update` takes from one row of the book."""
+    return {
+        "status": broker_order.status,
+        "filled_quantity": broker_order.filled_quantity,
+        "average_price": broker_order.average_price,
+        "price": tick_price(broker_order.price),
+        "broker_status": broker_order.broker_status,
+        "reason": broker_order.reason,
+    }
 
 
 def tick_price(price):

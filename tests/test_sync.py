@@ -411,36 +411,83 @@ def test_one_failing_order_is_counted_and_leaves_the_others_applied(bot, monkeyp
     assert "5014" in stats["notes"][0]
 
 
-def test_crash_between_orders_leaves_each_whole_and_records_the_run(bot, monkeypatch):
-    raws = [
-        row("5016", "TCS", "B", "complete", 5, 5, "3890.00", "3890.00"),
-        row("5017", "INFY", "B", "complete", 4, 4, "1500.00", "1500.00"),
-    ]
-    for raw in raws:
-        register_like(bot, raw)
-    apply = OrderStateManager.apply_broker_update
+def crash_on_second_order(monkeypatch):
+    """Make the manager die (as on Ctrl-C) while applying the second order; return the ids."""
+    follow = OrderStateManager._follow_broker
     calls = []
 
-    def crash_on_second(self, order_id, **kwargs):
-        calls.append(order_id)
+    def crash_on_second(self, order, **report):
+        calls.append(order.broker_order_id)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return apply(self, order_id, **kwargs)
+        return follow(self, order, **report)
 
-    monkeypatch.setattr(OrderStateManager, "apply_broker_update", crash_on_second)
+    monkeypatch.setattr(OrderStateManager, "_follow_broker", crash_on_second)
+    return calls
+
+
+TWO_EXECUTED = [
+    row("5016", "TCS", "B", "complete", 5, 5, "3890.00", "3890.00"),
+    row("5017", "INFY", "B", "complete", 4, 4, "1500.00", "1500.00"),
+]
+
+
+def assert_untouched(crashed):
+    assert (crashed.status, crashed.version, crashed.events.count()) == (Status.PENDING, 1, 1)
+    assert not Trade.objects.filter(symbol=crashed.base_symbol).exists()
+
+
+def test_crash_between_batches_keeps_the_committed_one_and_records_the_run(
+    bot, monkeypatch, settings
+):
+    settings.ORDERSTATE_SYNC_BATCH_SIZE = 1
+    for raw in TWO_EXECUTED:
+        register_like(bot, raw)
+    calls = crash_on_second_order(monkeypatch)
 
     with pytest.raises(KeyboardInterrupt):
-        bot.sync_with_broker(broker_orders=raws)
+        bot.sync_with_broker(broker_orders=TWO_EXECUTED)
 
     applied, crashed = order(calls[0]), order(calls[1])
     assert applied.status == Status.EXECUTED
     assert Trade.objects.filter(symbol=applied.base_symbol, status=TradeStatus.OPEN).exists()
-    assert (crashed.status, crashed.version, crashed.events.count()) == (Status.PENDING, 1, 1)
-    assert not Trade.objects.filter(symbol=crashed.base_symbol).exists()
+    assert_untouched(crashed)
     run = SyncRun.objects.latest("started_at")
     assert run.outcome == SyncOutcome.FAILED
     assert "interrupted" in run.error
     assert run.stats["executed"] == 1
+
+
+def test_crash_inside_a_batch_leaves_every_order_of_the_batch_untouched(bot, monkeypatch):
+    for raw in TWO_EXECUTED:
+        register_like(bot, raw)
+    calls = crash_on_second_order(monkeypatch)
+
+    with pytest.raises(KeyboardInterrupt):
+        bot.sync_with_broker(broker_orders=TWO_EXECUTED)
+
+    for order_id in calls:
+        assert_untouched(order(order_id))
+    run = SyncRun.objects.latest("started_at")
+    assert run.outcome == SyncOutcome.FAILED
+    assert run.stats["executed"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_changed_orders_commit_as_one_batch(bot, monkeypatch):
+    raws = [row(f"60{n:02d}", f"SYM{n}", "B", "complete", 5, 5, "10.00", "10.00") for n in range(20)]
+    for raw in raws:
+        register_like(bot, raw)
+    commits = []
+    commit = connection.commit
+    monkeypatch.setattr(connection, "commit", lambda: commits.append(1) or commit())
+
+    stats = bot.sync_with_broker(broker_orders=raws)
+
+    assert stats["executed"] == 20
+    assert Order.objects.filter(status=Status.EXECUTED).count() == 20
+    # One for the batch; the rest are the run's own bookkeeping (its row, lock, stamps).
+    assert len(commits) < 10, len(commits)
 
 
 def test_run_cut_off_by_a_killed_process_is_closed_by_the_next(bot):

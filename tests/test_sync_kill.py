@@ -1,7 +1,7 @@
 """A real `manage.py sync_broker` process killed with SIGKILL half-way through a run.
 
 The broker (tests/blocking_broker.py) stops the process inside the transaction of
-one order, after that order's row and event are written but before the commit.
+a batch, after one order's row and event are written but before the commit.
 After the kill every order must be whole: fully executed (status, fills, events
 and trade together) or untouched. The lock must not outlive the process, the
 cut-off run must be closed as failed, and the next run must finish the job.
@@ -33,6 +33,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ORDERS = 8
 BLOCK_AT = 4
+# Orders per sync transaction: the first batch of 3 commits, and the process is
+# killed inside the second (orders 4 to 6), which must vanish whole.
+BATCH = 3
 SYMBOLS = [f"STOCK{index}" for index in range(ORDERS)]
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +73,7 @@ def start_blocked_sync(book, signal_dir):
         "ORDERSTATE_BROKER": "tests.blocking_broker.BlockingBroker",
         "ORDERSTATE_REPLAY_FILE": str(book),
         BLOCK_AT_ENV: str(BLOCK_AT),
+        "ORDERSTATE_SYNC_BATCH_SIZE": str(BATCH),
         SIGNAL_DIR_ENV: str(signal_dir),
     }
     process = subprocess.Popen(
@@ -143,7 +147,7 @@ def test_killed_sync_leaves_orders_whole_and_frees_the_lock_on_postgresql(bought
     wait_for_backend_to_end(blocked["backend_pid"])
 
     executed = assert_each_order_whole()
-    assert len(executed) == BLOCK_AT - 1
+    assert len(executed) == BATCH
     assert blocked["order_id"] not in executed
     cut_off = SyncRun.objects.get()
     assert cut_off.outcome == SyncOutcome.RUNNING
@@ -164,7 +168,7 @@ def test_killed_sync_leaves_orders_whole_and_its_lock_row_expires_on_sqlite(boug
     kill(process)
 
     executed = assert_each_order_whole()
-    assert len(executed) == BLOCK_AT - 1
+    assert len(executed) == BATCH
     assert blocked["order_id"] not in executed
     # The dead process's lock row stays until it is older than the TTL.
     assert sync.run_sync(broker=ReplayBroker(bought_book)).outcome == SyncOutcome.SKIPPED
