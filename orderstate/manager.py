@@ -333,16 +333,28 @@ class OrderStateManager(HistoryVerbs):
         """Apply many broker reports in one transaction; a list of changes or an exception each.
 
         `reports` holds (order pk, keyword arguments of `apply_broker_update`).
-        The orders are locked in one query, in primary-key order, and each report
-        is applied in a savepoint of its own: one that fails is rolled back alone
-        and comes back as its exception, while the others commit together. One
-        commit for many orders is what lets a sync that changes thousands of
-        orders finish in seconds; a crash before it leaves every order untouched.
+        The orders are locked in one query, in primary-key order. One commit for
+        many orders is what lets a sync that changes thousands of orders finish in
+        seconds; a crash before it leaves every order of the batch untouched.
+        When a report fails, the batch is rolled back and applied again with a
+        savepoint per order, so the failing one is rolled back alone and comes
+        back as its exception while the others commit together.
         """
-        pks = [pk for pk, _ in reports]
+        try:
+            return self._apply_batch(reports, savepoints=False)
+        except Exception:
+            return self._apply_batch(reports, savepoints=True)
+
+    def _apply_batch(self, reports, *, savepoints):
         with transaction.atomic():
-            locked = Order.objects.select_for_update().filter(pk__in=pks).order_by("pk")
-            orders = {order.pk: order for order in locked}
+            locked = Order.objects.select_for_update().filter(pk__in=[pk for pk, _ in reports])
+            orders = {order.pk: order for order in locked.order_by("pk")}
+            if not savepoints:
+                trades = positions.OpenTrades(orders.values())
+                return [
+                    self._follow_broker(orders[pk], open_trades=trades, **report)
+                    for pk, report in reports
+                ]
             outcomes = []
             for pk, report in reports:
                 try:
@@ -352,7 +364,7 @@ class OrderStateManager(HistoryVerbs):
                         outcomes.append(self._follow_broker(orders[pk], **report))
                 except Exception as exc:  # handed back to the caller, one per order
                     outcomes.append(exc)
-        return outcomes
+            return outcomes
 
     def _follow_broker(
         self,
@@ -364,6 +376,7 @@ class OrderStateManager(HistoryVerbs):
         price=None,
         broker_status="",
         reason="",
+        open_trades=None,
     ):
         """The body of `apply_broker_update` for an order already locked; returns the changes."""
         now = timezone.now()
@@ -405,6 +418,7 @@ class OrderStateManager(HistoryVerbs):
                 to_status=next_status,
                 average=average_price if average_price and average_price > 0 else None,
                 late_fill=late,
+                open_trades=open_trades,
                 data={"filled_quantity": target.filled, "broker_status": broker_status},
                 **common,
             )
@@ -441,8 +455,10 @@ class OrderStateManager(HistoryVerbs):
         """Apply `qty` more filled at `price`: the order, its position and the events.
 
         `options` may hold `average` (the broker's average, else computed),
-        `late_fill`, `data` for the event, and further order fields to write.
+        `late_fill`, `data` for the event, `open_trades` (a positions.OpenTrades)
+        and further order fields to write.
         """
+        open_trades = options.pop("open_trades", None)
         average = options.pop("average", None)
         late_fill = options.pop("late_fill", False)
         data = options.pop("data", None)
@@ -458,7 +474,7 @@ class OrderStateManager(HistoryVerbs):
             order.average_price, order.filled_quantity, price, qty
         )
         self._check_transition(order, to_status, late_fill=late_fill)
-        change = positions.apply_fill(order, qty, price, now)
+        change = positions.apply_fill(order, qty, price, now, open_trades)
         self._change(
             order,
             kind,

@@ -27,11 +27,46 @@ def weighted_average(old_price, old_quantity, new_price, new_quantity):
     return (value / total).quantize(AVERAGE_PLACES)
 
 
-def apply_fill(order, quantity, price, at):
-    """Move the position of `order.base_symbol` by a fill; None when there is none to move."""
-    if order.side == Side.BUY:
-        return _buy(order, quantity, price, at)
-    return _sell(order, quantity, price, at)
+class OpenTrades:
+    """The open trades of a batch's symbols, locked in one query instead of one each.
+
+    Valid for the transaction that built it, and only while nothing in that
+    transaction is rolled back to a savepoint (a rolled-back trade would stay here).
+    """
+
+    def __init__(self, orders):
+        keys = {(order.account, order.base_symbol) for order in orders}
+        self._trades = dict.fromkeys(keys)
+        rows = Trade.objects.select_for_update().filter(
+            status=TradeStatus.OPEN,
+            account__in={account for account, _ in keys},
+            symbol__in={symbol for _, symbol in keys},
+        )
+        for trade in rows.order_by("pk"):
+            if (trade.account, trade.symbol) in self._trades:
+                self._trades[trade.account, trade.symbol] = trade
+
+    def get(self, order):
+        key = (order.account, order.base_symbol)
+        return self._trades[key] if key in self._trades else _open_trade(order)
+
+    def put(self, trade):
+        self._trades[trade.account, trade.symbol] = (
+            trade if trade.status == TradeStatus.OPEN else None
+        )
+
+
+def apply_fill(order, quantity, price, at, open_trades=None):
+    """Move the position of `order.base_symbol` by a fill; None when there is none to move.
+
+    `open_trades` (an `OpenTrades`) saves the lookup of the symbol's open trade.
+    """
+    trade = open_trades.get(order) if open_trades is not None else _open_trade(order)
+    move = _buy if order.side == Side.BUY else _sell
+    change = move(order, quantity, price, at, trade)
+    if open_trades is not None and change is not None:
+        open_trades.put(change.trade)
+    return change
 
 
 def _open_trade(order):
@@ -46,8 +81,7 @@ def _open_trade(order):
     return next(iter(rows), None)
 
 
-def _buy(order, quantity, price, at):
-    trade = _open_trade(order)
+def _buy(order, quantity, price, at, trade):
     if trade is None:
         trade = Trade.objects.create(
             account=order.account,
@@ -70,8 +104,7 @@ def _buy(order, quantity, price, at):
     )
 
 
-def _sell(order, quantity, price, at):
-    trade = _open_trade(order)
+def _sell(order, quantity, price, at, trade):
     if trade is None:
         return None
     sold = min(quantity, trade.open_quantity)

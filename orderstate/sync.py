@@ -225,9 +225,13 @@ class Reconciliation:
         unchanged, changed, missing = [], [], []
         unreadable = getattr(self.book, "unreadable_ids", set())
         # Plain rows, not model instances: building 10,000 models costs more than the query.
-        active = Order.objects.filter(
-            account=self.manager.account, status__in=sorted(ACTIVE)
-        ).values_list(*COMPARED_FIELDS, named=True)
+        # Oldest first, so a buy and the sell of its shares that both filled since the
+        # last sync reach the position in the order they happened: open, then close.
+        active = (
+            Order.objects.filter(account=self.manager.account, status__in=sorted(ACTIVE))
+            .order_by("placed_at", "pk")
+            .values_list(*COMPARED_FIELDS, named=True)
+        )
         for order in active:
             self.stats["checked"] += 1
             broker_order = by_id.pop(order.broker_order_id, None)

@@ -475,7 +475,9 @@ def test_crash_inside_a_batch_leaves_every_order_of_the_batch_untouched(bot, mon
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_changed_orders_commit_as_one_batch(bot, monkeypatch):
-    raws = [row(f"60{n:02d}", f"SYM{n}", "B", "complete", 5, 5, "10.00", "10.00") for n in range(20)]
+    raws = [
+        row(f"60{n:02d}", f"SYM{n}", "B", "complete", 5, 5, "10.00", "10.00") for n in range(20)
+    ]
     for raw in raws:
         register_like(bot, raw)
     commits = []
@@ -488,6 +490,26 @@ def test_twenty_changed_orders_commit_as_one_batch(bot, monkeypatch):
     assert Order.objects.filter(status=Status.EXECUTED).count() == 20
     # One for the batch; the rest are the run's own bookkeeping (its row, lock, stamps).
     assert len(commits) < 10, len(commits)
+
+
+def test_buy_and_its_sell_both_filled_since_the_last_sync_open_then_close_the_position(bot):
+    raws = [
+        row("7001", "HDFC", "B", "complete", 10, 10, "1600.00", "1600.00"),
+        row("7002", "HDFC", "S", "complete", 10, 10, "1650.00", "1650.00"),
+    ]
+    for raw in raws:
+        register_like(bot, raw)
+
+    stats = bot.sync_with_broker(broker_orders=raws)
+
+    assert stats["executed"] == 2 and stats["errors"] == 0
+    trade = Trade.objects.get(symbol="HDFC")
+    assert (trade.status, trade.closed_quantity, trade.realised_pnl) == (
+        TradeStatus.CLOSED,
+        10,
+        Decimal("500.00"),
+    )
+    assert trade.entry_order == order("7001") and trade.exit_order == order("7002")
 
 
 def test_run_cut_off_by_a_killed_process_is_closed_by_the_next(bot):
