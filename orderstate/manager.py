@@ -93,14 +93,14 @@ class OrderStateManager(HistoryVerbs):
 
         `options` may hold account, exchange, order_type, variety, product,
         trigger_price, status (PENDING or OPEN) and placed_at; anything else is
-        the bot's metadata. The database decides races: the row is inserted in a
-        savepoint and a unique-constraint violation becomes the idempotent answer,
-        DuplicateOrder, or (with `replace`) the cancel of the symbol's active sell.
+        the bot's metadata. The database decides races: a unique-constraint
+        violation of the insert becomes the idempotent answer, DuplicateOrder, or
+        (with `replace`) the cancel of the symbol's active sell.
         """
         fields = self._order_fields(side, symbol, order_id, price, qty, ticker, options)
-        with transaction.atomic():
-            order = self._insert(fields)
-            if order is None:
+        order = self._insert(fields)
+        if order is None:
+            with transaction.atomic():
                 order = self._resolve_conflict(fields, replace)
         return order
 
@@ -151,12 +151,20 @@ class OrderStateManager(HistoryVerbs):
         }
 
     def _insert(self, fields):
+        """Insert the order and its event; None when a unique constraint refuses it.
+
+        Called outside a transaction (the common case: a new order) this is one
+        short transaction of two INSERTs; inside one, a savepoint keeps the
+        caller's transaction usable after a refusal.
+        """
         try:
             with transaction.atomic():
                 order = Order.objects.create(**fields)
+                self.log_event(
+                    order, EventKind.REGISTERED, "", order.status, order.registration_summary()
+                )
         except IntegrityError:
             return None
-        self.log_event(order, EventKind.REGISTERED, "", order.status, order.registration_summary())
         return order
 
     def _resolve_conflict(self, fields, replace):
@@ -207,10 +215,10 @@ class OrderStateManager(HistoryVerbs):
     ):
         """`register_order`, returning (order, created): False for an identical repeat."""
         fields = self._order_fields(side, symbol, order_id, price, qty, ticker, options)
+        order = self._insert(fields)
+        if order is not None:
+            return order, True
         with transaction.atomic():
-            order = self._insert(fields)
-            if order is not None:
-                return order, True
             existed = self._find(fields["broker_order_id"], fields["account"], lock=True)
             return self._resolve_conflict(fields, replace), existed is None
 
