@@ -76,6 +76,8 @@ class OrderStateManager(HistoryVerbs):
         self.source = EventSource(source)
         self.actor = actor if getattr(actor, "is_authenticated", False) else None
         self.account = account
+        # Events of a sync batch, written in one INSERT when the batch is done.
+        self._batch_events = None
 
     # Registration ------------------------------------------------------
 
@@ -359,10 +361,16 @@ class OrderStateManager(HistoryVerbs):
             orders = {order.pk: order for order in locked.order_by("pk")}
             if not savepoints:
                 trades = positions.OpenTrades(orders.values())
-                return [
-                    self._follow_broker(orders[pk], open_trades=trades, **report)
-                    for pk, report in reports
-                ]
+                self._batch_events = []
+                try:
+                    outcomes = [
+                        self._follow_broker(orders[pk], open_trades=trades, **report)
+                        for pk, report in reports
+                    ]
+                    OrderEvent.objects.bulk_create(self._batch_events, batch_size=500)
+                finally:
+                    self._batch_events = None
+                return outcomes
             outcomes = []
             for pk, report in reports:
                 try:
@@ -837,8 +845,11 @@ class OrderStateManager(HistoryVerbs):
         return self.log_events(order, [(kind, from_status, to_status, data)])[0]
 
     def log_events(self, order, events):
-        """Write (kind, from_status, to_status, data) events about `order` in one INSERT."""
-        return OrderEvent.objects.bulk_create(
+        """Write (kind, from_status, to_status, data) events about `order` in one INSERT.
+
+        Inside a sync batch they wait for the batch's own INSERT instead.
+        """
+        rows = [
             OrderEvent(
                 order=order,
                 kind=kind,
@@ -849,7 +860,11 @@ class OrderStateManager(HistoryVerbs):
                 data=data or {},
             )
             for kind, from_status, to_status, data in events
-        )
+        ]
+        if self._batch_events is not None:
+            self._batch_events.extend(rows)
+            return rows
+        return OrderEvent.objects.bulk_create(rows)
 
 
 def _position_event(change):

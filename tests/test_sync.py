@@ -488,6 +488,11 @@ def test_twenty_changed_orders_commit_as_one_batch(bot, monkeypatch):
 
     assert stats["executed"] == 20
     assert Order.objects.filter(status=Status.EXECUTED).count() == 20
+    # The batch writes its events in one INSERT at the end: none may be lost.
+    for executed in Order.objects.all():
+        assert sorted(executed.events.values_list("kind", flat=True)) == sorted(
+            [EventKind.REGISTERED, EventKind.EXECUTED, EventKind.TRADE_OPENED]
+        )
     # One for the batch; the rest are the run's own bookkeeping (its row, lock, stamps).
     assert len(commits) < 10, len(commits)
 

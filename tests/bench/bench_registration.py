@@ -2,8 +2,8 @@
 
 Three ways to register an order, each measured in this run at the same N:
 
-- `manager`: `OrderStateManager.register_sell_order` (validation, savepoint
-  insert, audit event), the real path;
+- `manager`: `OrderStateManager.register_sell_order` (validation, then the
+  order and its audit event inserted in one transaction), the real path;
 - `ORM`: a minimal Django create of the order and its event in one transaction,
   the yardstick for what the database and Django cost by themselves;
 - `old JSON`: the store the bot had, `pending_orders.json`, read whole, the
