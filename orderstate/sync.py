@@ -119,8 +119,8 @@ def run_sync(
         try:
             stats = reconciliation.run()
         except BaseException as exc:
-            # Interrupted between orders: each order is already whole (its own
-            # transaction); record how far the run got, then let the signal through.
+            # Interrupted: each batch committed is whole and the open one rolled
+            # back; record how far the run got, then let the signal through.
             _finish(run, SyncOutcome.FAILED, reconciliation.stats, f"interrupted: {exc!r}")
             raise
         if not dry_run:

@@ -15,8 +15,8 @@ def calls(monkeypatch):
     """A stand-in for the sync area's run_sync that records its calls and stores a run."""
     seen = []
 
-    def run_sync(broker_name=None, *, dry_run=False, actor=None, source="sync"):
-        seen.append({"dry_run": dry_run, "actor": actor, "source": source})
+    def run_sync(broker_name=None, *, dry_run=False, actor=None, source="sync", account=None):
+        seen.append({"dry_run": dry_run, "actor": actor, "source": source, "account": account})
         return SyncRun.objects.create(
             broker="paper", outcome=SyncOutcome.OK, dry_run=dry_run, stats={"checked": 3}
         )
@@ -31,7 +31,7 @@ def test_staff_runs_a_sync_and_gets_the_run(staff_api, staff, calls):
     assert response.status_code == 200
     assert response.json()["outcome"] == "ok"
     assert response.json()["stats"] == {"checked": 3}
-    assert calls == [{"dry_run": True, "actor": staff, "source": "api"}]
+    assert calls == [{"dry_run": True, "actor": staff, "source": "api", "account": "default"}]
 
 
 def test_empty_body_means_a_real_run(staff_api, calls):
@@ -44,6 +44,21 @@ def test_non_staff_writer_is_403(api, calls):
 
     assert response.status_code == 403
     assert calls == []
+
+
+def test_staff_token_scoped_to_another_account_may_not_sync_the_brokers(staff, calls):
+    response = client_for(staff, account="family").post(SYNC, {}, format="json")
+
+    assert response.status_code == 403
+    assert "family" in response.json()["detail"]
+    assert calls == []
+
+
+def test_staff_token_scoped_to_the_brokers_account_syncs_it(staff, calls):
+    response = client_for(staff, account="default").post(SYNC, {}, format="json")
+
+    assert response.status_code == 200
+    assert calls[0]["account"] == "default"
 
 
 def test_read_only_staff_token_is_403(staff, calls):
