@@ -1,8 +1,9 @@
 """The dashboard in a real browser: Playwright driving Debian's Chromium.
 
 Never downloads a browser: it uses /usr/bin/chromium (installed by `.ci/run`) and
-skips when that is absent. Saves a screenshot of each main page to
-tests/browser/screenshots/.
+skips when that is absent. Saves a screenshot of each main page to var/screenshots/
+(untracked), or to SCREENSHOT_DIR: SCREENSHOT_DIR=tests/browser/screenshots
+refreshes the committed pictures.
 """
 
 import os
@@ -19,7 +20,8 @@ from orderstate.models import SyncOutcome
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / os.environ.get("SCREENSHOT_DIR", "var/screenshots")
 
 pytestmark = [
     pytest.mark.browser,
@@ -67,7 +69,7 @@ def log_in(page, base_url, username, password, next_path):
 
 
 def shoot(page, name):
-    SCREENSHOTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
