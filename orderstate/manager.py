@@ -309,32 +309,15 @@ class OrderStateManager(HistoryVerbs):
                 self._change(order, EventKind.FILL, data={**data, "already_counted": True})
         return order
 
-    def apply_broker_update(
-        self,
-        order_id,
-        *,
-        status,
-        filled_quantity,
-        average_price=None,
-        price=None,
-        broker_status="",
-        reason="",
-        account=None,
-    ):
+    def apply_broker_update(self, order_id, *, account=None, **report):
         """Make one order follow the broker's view of it; returns (order, changes).
 
-        Only the sync calls this. The broker is the authority on fills: more
-        filled quantity is applied even to an order we cancelled ourselves (a
-        late fill), and filled quantity never goes down.
+        `report` holds status and filled_quantity, and may hold average_price,
+        price, broker_status and reason (see `_follow_broker`). Only the sync
+        calls this. The broker is the authority on fills: more filled quantity is
+        applied even to an order we cancelled ourselves (a late fill), and filled
+        quantity never goes down.
         """
-        report = {
-            "status": status,
-            "filled_quantity": filled_quantity,
-            "average_price": average_price,
-            "price": price,
-            "broker_status": broker_status,
-            "reason": reason,
-        }
         with transaction.atomic():
             order = self._get(order_id, lock=True, account=account)
             return order, self._follow_broker(order, **report)
@@ -342,35 +325,41 @@ class OrderStateManager(HistoryVerbs):
     def apply_broker_updates(self, reports):
         """Apply many broker reports in one transaction; a list of changes or an exception each.
 
-        `reports` holds (order pk, keyword arguments of `apply_broker_update`).
-        The orders are locked in one query, in primary-key order. One commit for
-        many orders is what lets a sync that changes thousands of orders finish in
-        seconds; a crash before it leaves every order of the batch untouched.
-        When a report fails, the batch is rolled back and applied again with a
-        savepoint per order, so the failing one is rolled back alone and comes
-        back as its exception while the others commit together.
+        `reports` holds (order pk, `report` of `apply_broker_update`). One commit
+        for many orders is what lets a sync that changes thousands of orders
+        finish in seconds; a crash before it leaves every order of the batch
+        untouched. When a report fails, the batch is rolled back and applied
+        again with a savepoint per order, so the failing one is rolled back alone
+        and comes back as its exception while the others commit together.
         """
         try:
-            return self._apply_batch(reports, savepoints=False)
+            return self._apply_batch_at_once(reports)
         except Exception:
-            return self._apply_batch(reports, savepoints=True)
+            return self._apply_batch_one_by_one(reports)
 
-    def _apply_batch(self, reports, *, savepoints):
+    def _lock_batch(self, reports):
+        locked = Order.objects.select_for_update().filter(pk__in=[pk for pk, _ in reports])
+        return {order.pk: order for order in locked.order_by("pk")}
+
+    def _apply_batch_at_once(self, reports):
+        """The common case: the open trades locked in one query, the events in one INSERT."""
         with transaction.atomic():
-            locked = Order.objects.select_for_update().filter(pk__in=[pk for pk, _ in reports])
-            orders = {order.pk: order for order in locked.order_by("pk")}
-            if not savepoints:
-                trades = positions.OpenTrades(orders.values())
-                self._batch_events = []
-                try:
-                    outcomes = [
-                        self._follow_broker(orders[pk], open_trades=trades, **report)
-                        for pk, report in reports
-                    ]
-                    OrderEvent.objects.bulk_create(self._batch_events, batch_size=500)
-                finally:
-                    self._batch_events = None
-                return outcomes
+            orders = self._lock_batch(reports)
+            trades = positions.OpenTrades(orders.values())
+            self._batch_events = []
+            try:
+                outcomes = [
+                    self._follow_broker(orders[pk], open_trades=trades, **report)
+                    for pk, report in reports
+                ]
+                OrderEvent.objects.bulk_create(self._batch_events, batch_size=500)
+            finally:
+                self._batch_events = None
+        return outcomes
+
+    def _apply_batch_one_by_one(self, reports):
+        with transaction.atomic():
+            orders = self._lock_batch(reports)
             outcomes = []
             for pk, report in reports:
                 try:
@@ -380,7 +369,7 @@ class OrderStateManager(HistoryVerbs):
                         outcomes.append(self._follow_broker(orders[pk], **report))
                 except Exception as exc:  # handed back to the caller, one per order
                     outcomes.append(exc)
-            return outcomes
+        return outcomes
 
     def _follow_broker(
         self,

@@ -484,7 +484,7 @@ def stub_sync(monkeypatch):
     """The sync itself is another module's job; here only its answer travels back."""
     from orderstate import sync
 
-    def run_sync(broker_name=None, *, dry_run=False, actor=None, source="sync"):
+    def run_sync(broker_name=None, *, dry_run=False, actor=None, source="sync", account=None):
         return SyncRun.objects.create(
             broker="paper", outcome=SyncOutcome.OK, stats={"checked": 2, "executed": 0}
         )
