@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from orderstate.errors import InvalidTransition, ValidationError
+from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventKind, Order, Trade
 from orderstate.states import Status
@@ -208,3 +208,24 @@ def test_a_bot_fill_after_the_sync_executed_the_order_is_recorded_without_change
 
     assert (order.status, order.filled_quantity) == (Status.EXECUTED, 10)
     assert Trade.objects.get().closed_quantity == 10
+
+
+def test_a_failing_report_in_a_batch_is_handed_back_and_the_others_applied(sync):
+    for symbol, order_id in (("TCS", "B-1"), ("INFY", "B-2"), ("ITC", "B-3")):
+        sync.register_buy_order(symbol, order_id, "100.00", 10)
+    pks = dict(Order.objects.values_list("broker_order_id", "pk"))
+    executed = {"status": Status.EXECUTED, "filled_quantity": 10, "broker_status": "complete"}
+    too_many = {"status": Status.OPEN, "filled_quantity": 11, "broker_status": "open"}
+
+    outcomes = sync.apply_broker_updates(
+        [(pks["B-1"], executed), (pks["B-2"], too_many), (pks["B-3"], executed), (0, executed)]
+    )
+
+    assert outcomes[0] == ["executed"] and outcomes[2] == ["executed"]
+    assert isinstance(outcomes[1], ValidationError)
+    assert isinstance(outcomes[3], OrderNotFound)
+    statuses = dict(Order.objects.values_list("broker_order_id", "status"))
+    assert statuses == {"B-1": Status.EXECUTED, "B-2": Status.PENDING, "B-3": Status.EXECUTED}
+    untouched = Order.objects.get(broker_order_id="B-2")
+    assert (untouched.version, untouched.events.count()) == (1, 1)
+    assert sorted(Trade.objects.values_list("symbol", flat=True)) == ["ITC", "TCS"]
