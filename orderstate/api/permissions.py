@@ -1,7 +1,10 @@
 """Who may read and who may change order state through the API."""
 
-from django.contrib.auth.models import Permission
-from django.db.models import Q
+import functools
+
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 ORDER_PERMISSIONS = ("view_order", "change_order")
@@ -26,13 +29,36 @@ def order_permissions(user):
     if user.is_superuser:
         return frozenset(ORDER_PERMISSIONS)
     if not hasattr(user, "_order_permissions"):
-        granted = Permission.objects.filter(
-            Q(user=user) | Q(group__user=user),
-            content_type__app_label="orderstate",
-            codename__in=ORDER_PERMISSIONS,
-        ).values_list("codename", flat=True)
-        user._order_permissions = frozenset(granted)
+        with connection.cursor() as cursor:
+            params = ["orderstate", *ORDER_PERMISSIONS, user.pk, user.pk]
+            cursor.execute(_granted_sql(type(user)), params)
+            user._order_permissions = frozenset(codename for (codename,) in cursor.fetchall())
     return user._order_permissions
+
+
+@functools.cache
+def _granted_sql(user_model):
+    """The SQL of `order_permissions`, written out because it runs on every API request.
+
+    Built with the ORM (two OR-ed many-to-many joins) the query took ten times
+    longer to compile than to run: about 1 ms of CPU per request.
+    """
+    direct = user_model._meta.get_field("user_permissions")
+    membership = user_model._meta.get_field("groups")
+    group_grants = Group._meta.get_field("permissions")
+    codenames = ", ".join(["%s"] * len(ORDER_PERMISSIONS))
+    return (
+        f"SELECT p.codename FROM {Permission._meta.db_table} p "
+        f"JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id "
+        f"WHERE ct.app_label = %s AND p.codename IN ({codenames}) AND p.id IN ("
+        f"SELECT {direct.m2m_reverse_name()} FROM {direct.m2m_db_table()} "
+        f"WHERE {direct.m2m_column_name()} = %s "
+        f"UNION SELECT gp.{group_grants.m2m_reverse_name()} "
+        f"FROM {group_grants.m2m_db_table()} gp "
+        f"JOIN {membership.m2m_db_table()} ug "
+        f"ON ug.{membership.m2m_reverse_name()} = gp.{group_grants.m2m_column_name()} "
+        f"WHERE ug.{membership.m2m_column_name()} = %s)"
+    )
 
 
 def _token_is_read_only(request):
