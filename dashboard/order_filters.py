@@ -24,7 +24,9 @@ TABS = {
 }
 DEFAULT_TAB = "active"
 
-# Each sort key orders by an indexed column first and the id to break ties.
+# Each sort key orders by its column, then the id to break ties. Placed, symbol,
+# status and last change are indexed, and quantity within one status (a status
+# tab); a price sort, or a quantity sort over several statuses, sorts the matches.
 SORTS = {
     "placed": ("Placed", "placed_at"),
     "symbol": ("Symbol", "base_symbol"),

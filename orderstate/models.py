@@ -163,6 +163,8 @@ class Order(models.Model):
             models.Index(fields=["placed_at", "id", "status"], name="order_placed"),
             # One status, newest first (the executed tab, the admin's status filter).
             models.Index(fields=["status", "placed_at", "id"], name="order_status_placed"),
+            # One status sorted by quantity (the order list's Qty column on a status tab).
+            models.Index(fields=["status", "quantity", "id"], name="order_status_quantity"),
         ]
 
     def __str__(self):
