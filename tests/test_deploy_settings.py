@@ -57,6 +57,12 @@ def test_startup_fails_clearly_without_secret_key_when_debug_is_off(tmp_path):
     assert "SECRET_KEY is required when DEBUG is off" in result.stderr
 
 
+def test_startup_refuses_a_sync_batch_size_below_one(tmp_path):
+    result = manage(production_env(tmp_path, ORDERSTATE_SYNC_BATCH_SIZE="0"), "check")
+    assert result.returncode != 0
+    assert "ORDERSTATE_SYNC_BATCH_SIZE must be at least 1, not 0" in result.stderr
+
+
 def test_secret_key_is_read_from_secret_key_file(tmp_path):
     key_file = tmp_path / "secret_key"
     key_file.write_text(PRODUCTION_SECRET + "\n")
