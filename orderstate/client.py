@@ -171,7 +171,7 @@ class RemoteOrder:
 
 
 def legacy_time(text):
-    """Naive ISO text in IST, as the old files stored times (see orderstate.shapes)."""
+    """Naive ISO text in IST, as the old files stored times (see orderstate.legacy.shapes)."""
     when = _when(text)
     return when.astimezone(IST).replace(tzinfo=None).isoformat() if when else None
 

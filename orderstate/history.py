@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orderstate import positions
+from orderstate.actions import positions
 from orderstate.errors import DuplicateOrder, InvalidTransition, OrderNotFound, ValidationError
 from orderstate.models import (
     EventKind,
@@ -26,7 +26,7 @@ from orderstate.models import (
     TradeStatus,
     Variety,
 )
-from orderstate.states import TERMINAL, Status
+from orderstate.states import TERMINAL, Status, parse_status
 from orderstate.validation import (
     parse_choice,
     parse_metadata,
@@ -34,7 +34,6 @@ from orderstate.validation import (
     parse_price,
     parse_quantity,
     parse_reason,
-    parse_status,
     parse_symbol,
 )
 

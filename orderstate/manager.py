@@ -13,7 +13,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orderstate import positions, retry_queue, shapes
+from orderstate.actions import failed_orders, positions
 from orderstate.errors import (
     DuplicateOrder,
     InvalidTransition,
@@ -22,6 +22,7 @@ from orderstate.errors import (
     ValidationError,
 )
 from orderstate.history import HistoryVerbs
+from orderstate.legacy import shapes
 from orderstate.models import (
     DEFAULT_ACCOUNT,
     EventKind,
@@ -35,7 +36,7 @@ from orderstate.models import (
     Trade,
     Variety,
 )
-from orderstate.states import ACTIVE, TERMINAL, Status, can_transition
+from orderstate.states import ACTIVE, TERMINAL, Status, can_transition, parse_status
 from orderstate.validation import (
     parse_choice,
     parse_metadata,
@@ -44,7 +45,6 @@ from orderstate.validation import (
     parse_price,
     parse_quantity,
     parse_reason,
-    parse_status,
     parse_symbol,
 )
 
@@ -625,7 +625,7 @@ class OrderStateManager(HistoryVerbs):
             if (
                 bo.side == Side.BUY
                 and bo.filled_quantity > 0
-                and retry_queue.mark_bought_manually(self, bo.base_symbol, bo.order_id)
+                and failed_orders.mark_bought_manually(self, bo.base_symbol, bo.order_id)
             ):
                 changes.append("manual_buy")
         return order, changes
@@ -692,29 +692,29 @@ class OrderStateManager(HistoryVerbs):
     def get_order(self, order_id):
         return self._get(order_id)
 
-    # Failed-buy retry queue (rules in retry_queue.py) ------------------------
+    # Failed-buy retry queue (rules in failed_orders.py) ------------------------
 
     def add_failed_order(self, symbol, ticker=None, qty=None, close=None, reason="", **metadata):
-        return retry_queue.add(self, symbol, ticker, qty, close, reason, parse_metadata(metadata))
+        return failed_orders.add(self, symbol, ticker, qty, close, reason, parse_metadata(metadata))
 
     def get_failed_orders(self, now=None):
-        return retry_queue.valid_entries(self.account, now)
+        return failed_orders.valid_entries(self.account, now)
 
     def cleanup_expired_failed_orders(self, now=None):
-        return retry_queue.expire(self, now)
+        return failed_orders.expire(self, now)
 
     def mark_failed_order_retried(self, symbol, order_id):
-        return retry_queue.mark_retried(self, symbol, order_id)
+        return failed_orders.mark_retried(self, symbol, order_id)
 
     # Failed-buy queue by hand (dashboard, admin) -------------------------------
 
     def requeue_failed_order(self, entry_id, now=None):
         """Put an expired or dropped buy back in the queue for the bot's next pass."""
-        return retry_queue.requeue(self, entry_id, now)
+        return failed_orders.requeue(self, entry_id, now)
 
     def drop_failed_order(self, entry_id):
         """Take a waiting buy out of the queue; False when it is not waiting."""
-        return retry_queue.drop(self, entry_id)
+        return failed_orders.drop(self, entry_id)
 
     # Operator notes and metadata ---------------------------------------------
 

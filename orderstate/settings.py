@@ -43,7 +43,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "orderstate.health.RequestCountMiddleware",
+    "orderstate.ops.middleware.RequestCountMiddleware",
+    "orderstate.ops.middleware.ContentSecurityPolicyMiddleware",
+    "orderstate.ops.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "orderstate.urls"
@@ -216,12 +218,8 @@ CONTENT_SECURITY_POLICY_BY_PATH = {
         "img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
     ),
 }
-MIDDLEWARE += [
-    "orderstate.security.ContentSecurityPolicyMiddleware",
-    "orderstate.middleware.DatabaseUnavailableMiddleware",
-]
 # Values of environment variables named like secrets are masked in every log line.
-LOGGING["filters"] = {"mask_secrets": {"()": "orderstate.log_redaction.MaskSecretsFilter"}}
+LOGGING["filters"] = {"mask_secrets": {"()": "orderstate.ops.log_redaction.MaskSecretsFilter"}}
 LOGGING["handlers"]["console"]["filters"] = ["mask_secrets"]
 
 # Dashboard log-in lockout (orderstate/login_guard.py), kept in the database so it

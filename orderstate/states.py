@@ -1,6 +1,8 @@
-"""Order statuses, the moves allowed between them, and the broker's words for them."""
+"""Order statuses and the moves allowed between them; nothing else."""
 
 from django.db import models
+
+from orderstate.validation import parse_choice
 
 
 class Status(models.TextChoices):
@@ -45,26 +47,6 @@ def can_transition(current, target, *, late_fill=False):
     return target in TRANSITIONS[current]
 
 
-# Kotak Neo `ordSt` text, lower-cased, to our status. Active words map to OPEN;
-# `from_broker_status` upgrades them to PARTIALLY_FILLED when some quantity filled.
-KOTAK_STATUS = {
-    "complete": Status.EXECUTED,
-    "traded": Status.EXECUTED,
-    "rejected": Status.REJECTED,
-    "cancelled": Status.CANCELLED,
-    "open": Status.OPEN,
-    "trigger pending": Status.OPEN,
-    "modified": Status.OPEN,
-    "open pending": Status.OPEN,
-    "after market order req received": Status.OPEN,
-    "put order req received": Status.OPEN,
-    "validation pending": Status.OPEN,
-}
-
-
-def from_broker_status(text, quantity=0, filled_quantity=0):
-    """Our status for a broker status text, or None when the text is unknown."""
-    status = KOTAK_STATUS.get((text or "").strip().lower())
-    if status == Status.OPEN and 0 < filled_quantity < quantity:
-        return Status.PARTIALLY_FILLED
-    return status
+def parse_status(value, field="status"):
+    """A status from the bot's loose input ("executed", " OPEN "); ValidationError otherwise."""
+    return parse_choice(value, Status, field)

@@ -113,14 +113,6 @@ def parse_choice(value, choices, field):
     _fail(field, f"{value!r} is not one of {allowed}")
 
 
-def parse_status(value, field="status"):
-    # Imported here, not at the top: the bot's HTTP client parses symbols with this
-    # module and must not need Django, which `states` imports.
-    from orderstate.states import Status
-
-    return parse_choice(value, Status, field)
-
-
 def parse_order_id(value, field="order_id"):
     if isinstance(value, bool) or not isinstance(value, str | int):
         _fail(field, "must be a string or a whole number")

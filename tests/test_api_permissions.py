@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orderstate.tokens import ApiToken
+from orderstate.models.auth import ApiToken
 from tests.test_tokens import client_with
 
 ORDERS = "/api/v1/orders/"

@@ -19,8 +19,8 @@ from schemathesis.generation.modes import GenerationMode
 
 from orderstate import sync
 from orderstate.models import SyncOutcome, SyncRun
+from orderstate.models.auth import ApiToken
 from orderstate.states import Status
-from orderstate.tokens import ApiToken
 from tests.api_support import *  # noqa: F403
 from tests.api_support import client_for, register
 

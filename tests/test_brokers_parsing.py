@@ -4,12 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orderstate.brokers.base import (
-    BadBrokerRow,
-    BrokerUnavailable,
-    parse_order,
-    parse_order_report,
-)
+from orderstate.brokers.base import BadBrokerRow, BrokerUnavailable
+from orderstate.brokers.kotak_report import parse_order, parse_order_report
 from orderstate.models import OrderType, Side, Variety
 from orderstate.states import Status
 from tests.kotak_book import load, row

@@ -24,7 +24,7 @@ from orderstate.client import (
 )
 from orderstate.manager import OrderStateManager
 from orderstate.models import FailedOrder, Order, SyncOutcome, SyncRun
-from orderstate.tokens import ApiToken
+from orderstate.models.auth import ApiToken
 
 ORDER = {
     "id": 7,

@@ -10,7 +10,7 @@ from django.db import OperationalError
 from orderstate.client import OrderStateClient, ServiceUnavailable
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventKind, Order, OrderEvent
-from orderstate.tokens import ApiToken
+from orderstate.models.auth import ApiToken
 
 
 @pytest.fixture

@@ -92,7 +92,7 @@ def test_a_queryset_failing_inside_a_view_gives_503(client, monkeypatch):
 
 @pytest.mark.django_db
 def test_other_errors_are_left_to_django(client):
-    from orderstate.middleware import DatabaseUnavailableMiddleware
+    from orderstate.ops.middleware import DatabaseUnavailableMiddleware
 
     middleware = DatabaseUnavailableMiddleware(lambda request: None)
     assert middleware.process_exception(None, ValueError("bug")) is None

@@ -87,7 +87,7 @@ def test_html_pages_carry_csp_and_framing_headers(client):
 def test_csp_is_not_added_to_non_html_responses(rf):
     from django.http import JsonResponse
 
-    from orderstate.security import ContentSecurityPolicyMiddleware
+    from orderstate.ops.middleware import ContentSecurityPolicyMiddleware
 
     middleware = ContentSecurityPolicyMiddleware(lambda request: JsonResponse({"ok": True}))
     assert "Content-Security-Policy" not in middleware(rf.get("/api/v1/orders/"))
@@ -96,7 +96,7 @@ def test_csp_is_not_added_to_non_html_responses(rf):
 def test_csp_keeps_a_policy_a_view_set_itself(rf):
     from django.http import HttpResponse
 
-    from orderstate.security import ContentSecurityPolicyMiddleware
+    from orderstate.ops.middleware import ContentSecurityPolicyMiddleware
 
     def view(request):
         response = HttpResponse("<p>docs</p>")
@@ -117,7 +117,7 @@ def test_make_serve_keeps_its_generated_secret_out_of_git():
 def test_api_docs_page_gets_its_own_policy_and_dashboard_pages_do_not(rf):
     from django.http import HttpResponse
 
-    from orderstate.security import ContentSecurityPolicyMiddleware
+    from orderstate.ops.middleware import ContentSecurityPolicyMiddleware
 
     middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse("<p>page</p>"))
     docs = middleware(rf.get("/api/docs/"))["Content-Security-Policy"]

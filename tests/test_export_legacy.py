@@ -12,11 +12,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from orderstate import legacy_export
-from orderstate.locks import advisory_key, single_instance
+from orderstate.legacy import exporter
 from orderstate.management.commands.export_legacy import LOCK_NAME
 from orderstate.manager import OrderStateManager
 from orderstate.models import InstanceLock
+from orderstate.ops.locks import advisory_key, single_instance
 
 FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
 FILES = ("pending_orders.json", "trades_history.json", "active_sell_orders.json")
@@ -86,7 +86,7 @@ def test_failed_write_keeps_the_old_file_and_cleans_up(imported, tmp_path, monke
     def broken_replace(source, destination):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(legacy_export.os, "replace", broken_replace)
+    monkeypatch.setattr(exporter.os, "replace", broken_replace)
     with pytest.raises(CommandError, match="No space left on device"):
         export(tmp_path)
     assert target.read_text() == '{"orders": []}\n'
@@ -96,15 +96,13 @@ def test_failed_write_keeps_the_old_file_and_cleans_up(imported, tmp_path, monke
 def test_write_is_fsynced_before_the_rename(tmp_path, monkeypatch):
     steps = []
     real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(exporter.os, "fsync", lambda fd: (steps.append("fsync"), real_fsync(fd)))
     monkeypatch.setattr(
-        legacy_export.os, "fsync", lambda fd: (steps.append("fsync"), real_fsync(fd))
+        exporter.os, "replace", lambda a, b: (steps.append("rename"), real_replace(a, b))
     )
-    monkeypatch.setattr(
-        legacy_export.os, "replace", lambda a, b: (steps.append("rename"), real_replace(a, b))
-    )
-    assert legacy_export.write_atomically(tmp_path / "x.json", "{}\n") is True
+    assert exporter.write_atomically(tmp_path / "x.json", "{}\n") is True
     assert steps == ["fsync", "rename", "fsync"]  # the file, the rename, the directory
-    assert legacy_export.write_atomically(tmp_path / "x.json", "{}\n") is False
+    assert exporter.write_atomically(tmp_path / "x.json", "{}\n") is False
 
 
 def test_watch_stops_cleanly_on_sigterm(imported, tmp_path):

@@ -8,9 +8,9 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from orderstate import health
 from orderstate.models import SyncOutcome, SyncRun
-from orderstate.tokens import ApiToken
+from orderstate.models.auth import ApiToken
+from orderstate.ops import health, metrics
 
 SAMPLE = re.compile(
     r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?P<labels>[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
@@ -125,7 +125,7 @@ def test_metrics_with_a_token_report_state_in_prometheus_format(client, trader, 
 
 def test_metrics_count_requests_by_method_and_status(client, staff_user):
     client.force_login(staff_user)
-    before = health.REQUESTS.snapshot().get(("DELETE", 405), 0)
+    before = metrics.REQUESTS.snapshot().get(("DELETE", 405), 0)
     client.delete("/healthz")
     client.generic("BREW", "/healthz")
     samples = parse_exposition(client.get("/metrics").content.decode())
@@ -142,12 +142,12 @@ def test_metrics_without_any_sync_say_nan(client, staff_user):
 
 def test_metrics_are_503_when_the_database_is_down(client, staff_user):
     client.force_login(staff_user)
-    with mock.patch.object(health, "render_metrics", side_effect=OperationalError("gone")):
+    with mock.patch.object(metrics, "render_metrics", side_effect=OperationalError("gone")):
         response = client.get("/metrics")
     assert response.status_code == 503
 
 
 @pytest.mark.parametrize("value", ['a"b', "a\\b", "a\nb"])
 def test_label_values_are_escaped(value):
-    assert "\n" not in health._escape(value)
-    assert re.fullmatch(r'(?:[^"\\]|\\.)*', health._escape(value))
+    assert "\n" not in metrics._escape(value)
+    assert re.fullmatch(r'(?:[^"\\]|\\.)*', metrics._escape(value))

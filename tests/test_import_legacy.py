@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from orderstate.errors import DuplicateOrder, ValidationError
-from orderstate.legacy_import import Progress
-from orderstate.legacy_records import IST
+from orderstate.legacy.importer import Progress
+from orderstate.legacy.records import IST
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventKind, FailedOrder, Order, OrderEvent, Trade
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orderstate.log_redaction import MASK, MaskSecretsFilter
+from orderstate.ops.log_redaction import MASK, MaskSecretsFilter
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRON = {

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from orderstate import positions
+from orderstate.actions import positions
 from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
 from orderstate.models import EventKind, Order, OrderEvent, Trade
 from orderstate.states import Status

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from orderstate import retry_queue
+from orderstate.actions import failed_orders
 from orderstate.errors import ValidationError
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventKind, FailedOrder, FailedOrderStatus, OrderEvent
@@ -31,7 +31,7 @@ def failed_at(queue, moment, symbol="TCS-EQ", **kwargs):
     """Queue a failure as if the clock read `moment`."""
     kwargs.setdefault("qty", 5)
     kwargs.setdefault("close", "3890.00")
-    return retry_queue.add(
+    return failed_orders.add(
         queue, symbol, kwargs.pop("ticker", "TCS.NS"), kwargs.pop("qty"),
         kwargs.pop("close"), kwargs.pop("reason", "insufficient funds"), kwargs, now=moment,
     )  # fmt: skip
@@ -176,7 +176,7 @@ def test_mark_retried_resolves_the_waiting_entry(queue):
 
 def test_bought_manually_resolves_the_waiting_entry(queue):
     entry = queue.add_failed_order("TCS-EQ", "TCS.NS", qty=5, close=3890.0)
-    assert retry_queue.mark_bought_manually(queue, "TCS-EQ", "MANUAL-1") is True
+    assert failed_orders.mark_bought_manually(queue, "TCS-EQ", "MANUAL-1") is True
     entry.refresh_from_db()
     assert entry.status == FailedOrderStatus.BOUGHT_MANUALLY
 

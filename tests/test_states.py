@@ -1,13 +1,7 @@
 import pytest
 
-from orderstate.states import (
-    ACTIVE,
-    TERMINAL,
-    TRANSITIONS,
-    Status,
-    can_transition,
-    from_broker_status,
-)
+from orderstate.brokers.kotak_status import from_broker_status
+from orderstate.states import ACTIVE, TERMINAL, TRANSITIONS, Status, can_transition
 
 
 def test_terminal_statuses_allow_no_move():

@@ -4,8 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orderstate import sync
-from orderstate.brokers.base import parse_order_report
+from orderstate.brokers.kotak_report import parse_order_report
 from orderstate.manager import OrderStateManager
 from orderstate.models import (
     EventKind,
@@ -21,6 +20,7 @@ from orderstate.models import (
     Variety,
 )
 from orderstate.states import Status
+from orderstate.sync import run as sync
 from tests.kotak_book import book, load, row, rows
 
 pytestmark = pytest.mark.django_db

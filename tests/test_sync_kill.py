@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from orderstate import sync
 from orderstate.brokers.replay import ReplayBroker
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventKind, InstanceLock, Order, SyncOutcome, SyncRun, Trade
 from orderstate.states import Status
+from orderstate.sync import run as sync
 from tests import kotak_book
 from tests.blocking_broker import BLOCK_AT_ENV, SIGNAL_DIR_ENV
 

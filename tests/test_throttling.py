@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from orderstate.api import throttling
 from orderstate.env import env_rate
-from orderstate.tokens import ApiToken
+from orderstate.models.auth import ApiToken
 
 
 class Ping(APIView):

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from orderstate.api.permissions import CanWriteOrders, scoped_orders
 from orderstate.models import Order
-from orderstate.tokens import ApiToken, hash_key
+from orderstate.models.auth import ApiToken, hash_key
 
 
 class OrderProbe(APIView):
@@ -279,7 +279,7 @@ def test_demo_login_prints_a_hashed_token_and_retires_the_previous_one(db):
 def test_issue_draws_another_prefix_when_one_is_taken(trader, monkeypatch):
     token, _ = ApiToken.issue(trader)
     prefixes = iter([token.prefix, "0badcafe"])
-    monkeypatch.setattr("orderstate.tokens.secrets.token_hex", lambda n: next(prefixes))
+    monkeypatch.setattr("orderstate.models.auth.secrets.token_hex", lambda n: next(prefixes))
     second, key = ApiToken.issue(trader)
     assert second.prefix == "0badcafe" and key.startswith("0badcafe.")
     assert ApiToken.objects.count() == 2

@@ -5,7 +5,7 @@ from django.utils import timezone
 from dashboard.paging import paginate
 from dashboard.permissions import login_required_page
 from dashboard.rendering import render_page
-from orderstate import retry_queue
+from orderstate.actions import failed_orders
 from orderstate.models import (
     EventKind,
     FailedOrder,
@@ -36,8 +36,9 @@ def failed_list(request):
     rows = [
         {
             "entry": entry,
-            "expires_at": retry_queue.expires_at(entry),
-            "valid": entry.status == FailedOrderStatus.WAITING and retry_queue.is_valid(entry, now),
+            "expires_at": failed_orders.expires_at(entry),
+            "valid": entry.status == FailedOrderStatus.WAITING
+            and failed_orders.is_valid(entry, now),
         }
         for entry in page.rows
     ]

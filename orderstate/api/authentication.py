@@ -5,7 +5,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from orderstate.tokens import ApiToken
+from orderstate.models.auth import ApiToken
 
 KEYWORD = "Token"
 

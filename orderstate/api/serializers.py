@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from orderstate import retry_queue
+from orderstate.actions import failed_orders
 from orderstate.models import (
     FailedOrder,
     Order,
@@ -409,7 +409,7 @@ class FailedOrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_expires_at(self, entry) -> datetime:
-        return serializers.DateTimeField().to_representation(retry_queue.expires_at(entry))
+        return serializers.DateTimeField().to_representation(failed_orders.expires_at(entry))
 
 
 class SyncRunSerializer(serializers.ModelSerializer):

@@ -6,7 +6,7 @@ cache, so they are per process unless CACHES points at a shared cache.
 
 from rest_framework.throttling import SimpleRateThrottle
 
-from orderstate.tokens import ApiToken
+from orderstate.models.auth import ApiToken
 
 
 class TokenRateThrottle(SimpleRateThrottle):

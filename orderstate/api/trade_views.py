@@ -7,7 +7,7 @@ from rest_framework.exceptions import MethodNotAllowed, NotFound
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from orderstate import retry_queue
+from orderstate.actions import failed_orders
 from orderstate.api import serializers as s
 from orderstate.api.base import ApiMixin
 from orderstate.api.filters import FailedOrderFilter, TradeFilter
@@ -134,6 +134,6 @@ class FailedOrderViewSet(ApiMixin, GenericViewSet):
 
     def destroy(self, request, pk):
         entry = self.get_object()
-        if not retry_queue.drop(self.manager(entry.account), entry.pk):
+        if not failed_orders.drop(self.manager(entry.account), entry.pk):
             raise InvalidTransition(f"failed order {entry.pk} is {entry.status}, not WAITING")
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,7 +13,8 @@ import random
 import time
 from dataclasses import dataclass
 
-from orderstate.brokers.base import BrokerUnavailable, is_empty_book_answer, parse_order_report
+from orderstate.brokers.base import BrokerUnavailable
+from orderstate.brokers.kotak_report import is_empty_book_answer, parse_order_report
 from orderstate.env import env_str
 
 log = logging.getLogger(__name__)

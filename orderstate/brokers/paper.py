@@ -16,10 +16,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
+from orderstate.actions.positions import weighted_average
 from orderstate.brokers.base import BrokerOrder, OrderBook
+from orderstate.brokers.kotak_status import from_broker_status
 from orderstate.models import Order, OrderType, PaperOrder, Side, Variety
-from orderstate.positions import weighted_average
-from orderstate.states import ACTIVE, from_broker_status
+from orderstate.states import ACTIVE
 from orderstate.validation import parse_symbol
 
 STEP = Decimal("0.004")  # a step moves the price by up to 0.4%...

@@ -3,7 +3,8 @@
 import json
 from pathlib import Path
 
-from orderstate.brokers.base import BrokerUnavailable, parse_order_report
+from orderstate.brokers.base import BrokerUnavailable
+from orderstate.brokers.kotak_report import parse_order_report
 
 
 class ReplayBroker:

@@ -34,7 +34,7 @@ from django.db import transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from orderstate.models import Order, OrderEvent  # noqa: E402
-from orderstate.tokens import ApiToken  # noqa: E402
+from orderstate.models.auth import ApiToken  # noqa: E402
 from tests.bench.results import record  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "300"))

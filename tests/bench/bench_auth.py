@@ -36,7 +36,7 @@ from django.test import Client  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
 from orderstate.manager import OrderStateManager  # noqa: E402
-from orderstate.tokens import ApiToken  # noqa: E402
+from orderstate.models.auth import ApiToken  # noqa: E402
 from tests.bench.results import record  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))

@@ -113,8 +113,8 @@ def run_here():
 
 class SyncBench:
     def __init__(self):
-        from orderstate import sync
-        from orderstate.brokers.base import parse_order_report
+        from orderstate.brokers.kotak_report import parse_order_report
+        from orderstate.sync import run as sync
 
         self.sync = sync
         self.parse = parse_order_report

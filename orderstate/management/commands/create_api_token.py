@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from orderstate.tokens import ApiToken
+from orderstate.models.auth import ApiToken
 
 READ_MODELS = ("order", "orderevent", "fill", "trade", "failedorder", "syncrun")
 WRITE_CODENAMES = ("change_order",)

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from orderstate.tokens import ApiToken
+from orderstate.models.auth import ApiToken
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-trader"

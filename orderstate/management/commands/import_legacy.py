@@ -3,14 +3,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from orderstate.legacy import (
+from orderstate.legacy.importer import KINDS, ImportAborted, import_legacy
+from orderstate.legacy.reader import (
     ACTIVE_FILE,
     HISTORY_FILE,
     PENDING_FILE,
     LegacyFileError,
     read_legacy,
 )
-from orderstate.legacy_import import KINDS, ImportAborted, import_legacy
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from orderstate.tokens import ApiToken
+from orderstate.models.auth import ApiToken
 
 COLUMNS = ("prefix", "user", "name", "account", "mode", "state", "expires", "last used")
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from orderstate.tokens import ApiToken, split_key
+from orderstate.models.auth import ApiToken, split_key
 
 
 class Command(BaseCommand):

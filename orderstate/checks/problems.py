@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from orderstate import retry_queue
+from orderstate.actions import failed_orders
 from orderstate.errors import OrderStateError
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventSource, FailedOrder, Order, Side, Trade
@@ -207,12 +207,12 @@ def _expired_failed_orders(now):
         Problem(
             "failed_order_expired",
             f"failed order {entry.pk} ({entry.symbol}) is still waiting after its expiry "
-            f"{retry_queue.expires_at(entry).isoformat()}",
+            f"{failed_orders.expires_at(entry).isoformat()}",
             {"failed_order": [entry.pk]},
             entry.account,
         )
         for entry in FailedOrder.objects.waiting().order_by("first_failed_at")
-        if not retry_queue.is_valid(entry, now)
+        if not failed_orders.is_valid(entry, now)
     ]
 
 

@@ -1,4 +1,4 @@
-"""API tokens for the bot: stored as a SHA-256 hash, able to expire, be revoked and be scoped.
+"""API tokens for the bot (hashed, expiring, revocable, scoped), and failed log-ins.
 
 A raw key is `<prefix>.<secret>`. The prefix (not secret) finds the row with one
 indexed lookup; the hash of the whole key is compared in constant time. The raw
@@ -144,3 +144,19 @@ class ApiToken(models.Model):
             models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lte=stale)
         ).update(last_used_at=now)
         self.last_used_at = now
+
+
+class LoginFailure(models.Model):
+    """One failed log-in, keyed by username or client address (orderstate/auth/login_guard.py).
+
+    In the database, not process memory, so a lockout holds across workers and hosts.
+    """
+
+    key = models.CharField(max_length=200)
+    failed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "failed_at"], name="login_failure_key_at")]
+
+    def __str__(self):
+        return f"{self.key} failed at {self.failed_at:%Y-%m-%d %H:%M:%S}"

@@ -9,9 +9,8 @@ log, fills and sync runs are read-only everywhere.
 from django import forms
 from django.contrib import admin
 
-from orderstate import admin_corrections as corrections
-from orderstate.models import FailedOrder, Fill, Order, OrderEvent, SyncRun, Trade
-from orderstate.tokens import ApiToken
+from orderstate.admin import corrections
+from orderstate.models import ApiToken, FailedOrder, Fill, Order, OrderEvent, SyncRun, Trade
 
 
 def _all_fields_but(model, *editable):

@@ -1,15 +1,13 @@
-"""Liveness (`/healthz`) and Prometheus metrics (`/metrics`), and the request counter behind them.
+"""Prometheus metrics (`/metrics`) for staff and tokens that may read orders.
 
-Both are plain Django views: they must answer when DRF's authentication,
-throttling or the database would get in the way.
+A plain Django view, like `/healthz`, so it answers whatever DRF would do.
 """
 
 import math
 import threading
 from collections import Counter
 
-from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -20,6 +18,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from orderstate.api.authentication import authenticate_key, key_from_header
 from orderstate.api.permissions import can_read
 from orderstate.models import FailedOrder, Order, SyncOutcome, SyncRun, Trade
+from orderstate.ops.health import database_unreachable, last_successful_sync_age
 from orderstate.states import Status
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -45,72 +44,6 @@ class RequestCounter:
 
 
 REQUESTS = RequestCounter()
-
-
-class RequestCountMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        REQUESTS.add(request.method, response.status_code)
-        return response
-
-
-def check_database():
-    """Run one query; False when the database cannot answer."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError:
-        return False
-    return True
-
-
-def last_successful_sync_age(now=None):
-    """Seconds since the last sync that finished ok, or None when none has."""
-    finished = (
-        SyncRun.objects.filter(outcome=SyncOutcome.OK, finished_at__isnull=False)
-        .order_by("-finished_at")
-        .values_list("finished_at", flat=True)
-        .first()
-    )
-    if finished is None:
-        return None
-    return max(0.0, ((now or timezone.now()) - finished).total_seconds())
-
-
-def _database_unreachable():
-    return JsonResponse(
-        {
-            "status": "error",
-            "code": "database_unavailable",
-            "detail": "The database does not answer.",
-            "database": "unreachable",
-        },
-        status=503,
-    )
-
-
-@never_cache
-@require_GET
-def healthz(request):
-    if not check_database():
-        return _database_unreachable()
-    try:
-        age = last_successful_sync_age()
-    except DatabaseError:
-        return _database_unreachable()
-    stale = age is None or age > settings.ORDERSTATE_SYNC_STALE_SECONDS
-    return JsonResponse(
-        {
-            "status": "ok",
-            "database": "ok",
-            "last_sync_age_seconds": None if age is None else round(age, 3),
-            "sync_stale": stale,
-        }
-    )
 
 
 def _metrics_denial(request):
@@ -144,7 +77,7 @@ def metrics(request):
             return denial
         body = render_metrics()
     except DatabaseError:
-        return _database_unreachable()
+        return database_unreachable()
     return HttpResponse(body, content_type=PROMETHEUS_CONTENT_TYPE)
 
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orderstate import shapes
 from orderstate.errors import DuplicateOrder, InvalidTransition, OrderNotFound
+from orderstate.legacy import shapes
 from orderstate.models import EventKind, FailedOrder, FailedOrderStatus
 from orderstate.validation import (
     parse_optional_price,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from django.db.models import Max
 
-from orderstate import shapes
-from orderstate.legacy import ACTIVE_FILE, HISTORY_FILE, PENDING_FILE
+from orderstate.legacy import shapes
+from orderstate.legacy.reader import ACTIVE_FILE, HISTORY_FILE, PENDING_FILE
 from orderstate.manager import OrderStateManager
 from orderstate.models import FailedOrder, Order, Trade
 

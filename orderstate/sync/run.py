@@ -17,11 +17,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from orderstate.brokers import get_broker
-from orderstate.brokers.base import BrokerUnavailable, parse_order_report
-from orderstate.consistency import find_problems
-from orderstate.locks import single_instance
+from orderstate.brokers.base import BrokerUnavailable
+from orderstate.brokers.kotak_report import parse_order_report
+from orderstate.checks.problems import find_problems
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventSource, FailedOrder, Order, Side, SyncOutcome, SyncRun, Trade
+from orderstate.ops.locks import single_instance
 from orderstate.states import ACTIVE, Status
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Writing what `orderstate.legacy.read_legacy` read, through the manager, in one transaction.
+"""Writing what `legacy.reader.read_legacy` read, through the manager, in one transaction.
 
 Either every importable record goes in or nothing does. Records already in the
 database are counted as present; ones that differ are reported, never
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from orderstate.errors import OrderStateError
-from orderstate.legacy import ACTIVE_FILE, HISTORY_FILE, PENDING_FILE
-from orderstate.legacy_records import Note, Rejection
+from orderstate.legacy.reader import ACTIVE_FILE, HISTORY_FILE, PENDING_FILE
+from orderstate.legacy.records import Note, Rejection
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventSource, FailedOrder, Order, Trade
 from orderstate.validation import parse_symbol

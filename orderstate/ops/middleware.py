@@ -1,9 +1,16 @@
-"""Answer 503, not 500, when the database goes away in the middle of a request."""
+"""The project's own middleware: request counts for /metrics, the Content-Security-Policy,
+and a 503 instead of a 500 when the database goes away mid-request.
+
+Django 5.2 sets X-Frame-Options, Referrer-Policy and HSTS itself but has no CSP.
+"""
 
 import logging
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+
+from orderstate.ops.metrics import REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -53,3 +60,40 @@ class DatabaseUnavailableMiddleware:
         # Logged above with its cause; stop django.request adding a second line.
         response._has_been_logged = True
         return response
+
+
+class RequestCountMiddleware:
+    """Counts every response by method and status for `/metrics`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        REQUESTS.add(request.method, response.status_code)
+        return response
+
+
+class ContentSecurityPolicyMiddleware:
+    """Add the project's CSP to every HTML response that does not carry its own.
+
+    CONTENT_SECURITY_POLICY_BY_PATH gives a path prefix its own policy.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+        self.by_path = getattr(settings, "CONTENT_SECURITY_POLICY_BY_PATH", {})
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        content_type = response.get("Content-Type", "")
+        if content_type.startswith("text/html") and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = self.policy_for(request.path)
+        return response
+
+    def policy_for(self, path):
+        for prefix, policy in self.by_path.items():
+            if path.startswith(prefix):
+                return policy
+        return self.policy

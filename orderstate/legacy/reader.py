@@ -2,10 +2,10 @@
 
 `read_legacy()` turns `pending_orders.json`, `trades_history.json` and an
 optional `active_sell_orders.json` into plain records for the manager's
-import verbs (parsed one by one in `orderstate.legacy_records`), plus the
+import verbs (parsed one by one in `orderstate.legacy.records`), plus the
 records that cannot be imported (file, index, reason) and notes on what was
 inferred or normalised: sides, merged re-entries, the snapshot's prices.
-`orderstate.legacy_import` writes the records; `orderstate.legacy_export`
+`orderstate.legacy.importer` writes the records; `orderstate.legacy.exporter`
 writes the files back.
 """
 
@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from orderstate.legacy_records import (
+from orderstate.legacy.records import (
     IST,
     Note,
     RecordError,
@@ -26,8 +26,8 @@ from orderstate.legacy_records import (
     parse_order,
     parse_trade,
 )
+from orderstate.legacy.shapes import LEGACY_ENTRIES
 from orderstate.models import FailedOrderStatus, OrderType, Side, TradeStatus, Variety
-from orderstate.shapes import LEGACY_ENTRIES
 from orderstate.states import ACTIVE, Status
 from orderstate.validation import parse_symbol
 

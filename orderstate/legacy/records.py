@@ -11,9 +11,10 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from orderstate.brokers.kotak_status import from_broker_status
 from orderstate.errors import ValidationError
 from orderstate.models import FailedOrderStatus, OrderType, Side, TradeStatus, Variety
-from orderstate.states import ACTIVE, Status, from_broker_status
+from orderstate.states import ACTIVE, Status
 from orderstate.validation import parse_order_id, parse_quantity, parse_symbol
 
 IST = ZoneInfo("Asia/Kolkata")

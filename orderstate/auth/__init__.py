@@ -1,0 +1,1 @@
+"""Who may log in and do what: the dashboard's log-in lockout."""

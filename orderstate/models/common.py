@@ -1,0 +1,12 @@
+"""Field shapes and names every model module shares."""
+
+from django.db.models import Q
+
+PRICE = {"max_digits": 14, "decimal_places": 2}
+AVERAGE = {"max_digits": 16, "decimal_places": 4}
+AMOUNT = {"max_digits": 18, "decimal_places": 2}
+DEFAULT_ACCOUNT = "default"
+
+
+def positive_or_null(field):
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gt": 0})

@@ -1,0 +1,64 @@
+"""The append-only audit log every action writes."""
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+from orderstate.models.orders import Order
+
+
+class EventSource(models.TextChoices):
+    API = "api", "API"
+    SYNC = "sync", "Sync"
+    ADMIN = "admin", "Admin"
+    IMPORT = "import", "Import"
+    CLI = "cli", "Command line"
+    BOT = "bot", "Bot (in process)"
+    DASHBOARD = "dashboard", "Dashboard"
+
+
+class EventKind(models.TextChoices):
+    REGISTERED = "registered", "Registered"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    FILL = "fill", "Fill"
+    EXECUTED = "executed", "Executed"
+    LATE_FILL = "late_fill", "Late fill"
+    PRICE_UPDATED = "price_updated", "Price updated"
+    CANCELLED = "cancelled", "Cancelled"
+    REJECTED = "rejected", "Rejected"
+    REPLACED = "replaced", "Replaced"
+    MISSING = "missing", "Missing from broker book"
+    FLAGGED = "flagged", "Flagged"
+    TRADE_OPENED = "trade_opened", "Trade opened"
+    TRADE_CLOSED = "trade_closed", "Trade closed"
+    TRADE_UPDATED = "trade_updated", "Trade updated"
+    FAILED_ORDER = "failed_order", "Failed order"
+    NOTE = "note", "Note"
+
+
+class OrderEvent(models.Model):
+    """Append-only audit log: who changed what, when, from where."""
+
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    source = models.CharField(max_length=10, choices=EventSource.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["order", "at"], name="event_order_at"),
+            models.Index(fields=["at"], name="event_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.from_status}→{self.to_status} at {self.at:%Y-%m-%d %H:%M:%S}"

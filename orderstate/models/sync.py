@@ -1,0 +1,50 @@
+"""Broker sync runs, and the lock row that keeps once-only jobs single."""
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+
+class SyncOutcome(models.TextChoices):
+    RUNNING = "running", "Running"
+    OK = "ok", "OK"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class SyncRun(models.Model):
+    broker = models.CharField(max_length=16)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=8, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING
+    )
+    dry_run = models.BooleanField(default=False)
+    stats = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["outcome", "started_at"], name="sync_outcome_started")]
+
+    def __str__(self):
+        return f"{self.broker} sync at {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+    @property
+    def duration(self):
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
+class InstanceLock(models.Model):
+    """A named lock row for once-only jobs on databases without advisory locks (SQLite).
+
+    See `orderstate.ops.locks.single_instance`; a row older than its time-to-live is
+    taken over, so a crashed holder does not block the job forever.
+    """
+
+    name = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=200)
+    acquired_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.name} held by {self.holder}"

@@ -1,0 +1,116 @@
+"""Positions: what the fills of a symbol's orders add up to."""
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, positive_or_null
+from orderstate.models.orders import Order
+
+
+class TradeStatus(models.TextChoices):
+    OPEN = "OPEN", "Open"
+    CLOSED = "CLOSED", "Closed"
+
+
+class TradeQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=TradeStatus.OPEN)
+
+    def closed(self):
+        return self.filter(status=TradeStatus.CLOSED)
+
+
+EXIT_FIELDS = [
+    "exit_price",
+    "closed_quantity",
+    "realised_pnl",
+    "exit_order",
+    "updated_at",
+    "status",
+    "exit_time",
+    "exit_reason",
+]
+
+
+class Trade(models.Model):
+    """A position: bought by an entry order, closed by an exit order."""
+
+    account = models.CharField(max_length=64, default=DEFAULT_ACCOUNT)
+    symbol = models.CharField(max_length=40, help_text="Base symbol, e.g. RELIANCE")
+    ticker = models.CharField(max_length=40, blank=True)
+    quantity = models.PositiveIntegerField()
+    entry_price = models.DecimalField(**AVERAGE)
+    entry_time = models.DateTimeField(default=timezone.now)
+    entry_order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_quantity = models.PositiveIntegerField(
+        default=0, help_text="Shares sold so far; the trade closes when it reaches quantity"
+    )
+    exit_price = models.DecimalField(**AVERAGE, null=True, blank=True)
+    exit_time = models.DateTimeField(null=True, blank=True)
+    exit_order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    exit_reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=8, choices=TradeStatus.choices, default=TradeStatus.OPEN)
+    realised_pnl = models.DecimalField(**AMOUNT, null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = TradeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-entry_time", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "symbol"],
+                condition=Q(status=TradeStatus.OPEN),
+                name="trade_one_open_per_symbol",
+            ),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="trade_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(closed_quantity__lte=F("quantity")), name="trade_closed_within_quantity"
+            ),
+            models.CheckConstraint(
+                condition=Q(entry_price__gt=0), name="trade_entry_price_positive"
+            ),
+            models.CheckConstraint(
+                condition=positive_or_null("exit_price"), name="trade_exit_price_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=TradeStatus.OPEN)
+                | (Q(exit_price__isnull=False) & Q(exit_time__isnull=False)),
+                name="trade_closed_has_exit",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=TradeStatus.values), name="trade_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "symbol"], name="trade_status_symbol"),
+            models.Index(fields=["exit_time"], name="trade_exit_time"),
+            models.Index(fields=["status", "entry_time"], name="trade_status_entry"),
+        ]
+
+    def __str__(self):
+        return f"{self.symbol} x{self.quantity} ({self.status})"
+
+    @property
+    def open_quantity(self):
+        return self.quantity - self.closed_quantity
+
+    def record_exit(self, quantity, exit_price, pnl, order, at):
+        """Book `quantity` sold; the trade closes when none is left (manager only)."""
+        self.exit_price = exit_price
+        self.closed_quantity += quantity
+        self.realised_pnl = (self.realised_pnl or 0) + pnl
+        self.exit_order = order
+        self.updated_at = at
+        if self.closed_quantity == self.quantity:
+            self.status = TradeStatus.CLOSED
+            self.exit_time = at
+            self.exit_reason = self.exit_reason or order.metadata.get("exit_reason", "target")
+        self.save(update_fields=EXIT_FIELDS)
