@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import httpx
 
+from orderstate import market
 from orderstate.errors import (
     ERRORS_BY_CODE,
     InvalidTransition,
@@ -38,24 +38,16 @@ from orderstate.errors import (
     StaleVersion,
     ValidationError,
 )
-from orderstate.validation import parse_metadata, parse_price, parse_quantity, parse_symbol
+from orderstate.validation import (
+    default_order_type,
+    parse_metadata,
+    parse_price,
+    parse_quantity,
+    parse_symbol,
+    split_order_options,
+)
 
 API_PREFIX = "/api/v1/"
-IST = ZoneInfo("Asia/Kolkata")
-# Registration options the API takes as order fields; any other keyword is the bot's metadata.
-ORDER_OPTIONS = frozenset(
-    {
-        "account",
-        "exchange",
-        "order_type",
-        "variety",
-        "product",
-        "trigger_price",
-        "status",
-        "placed_at",
-        "replace",
-    }
-)
 ACTIVE_STATUSES = ("PARTIALLY_FILLED", "OPEN", "PENDING")
 CLOSING_STATUSES = ("CANCELLED", "REJECTED")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -171,9 +163,8 @@ class RemoteOrder:
 
 
 def legacy_time(text):
-    """Naive ISO text in IST, as the old files stored times (see orderstate.legacy.shapes)."""
-    when = _when(text)
-    return when.astimezone(IST).replace(tzinfo=None).isoformat() if when else None
+    """An API time as the old files stored times (see `orderstate.market.legacy_time`)."""
+    return market.legacy_time(_when(text))
 
 
 def _float(value):
@@ -308,15 +299,24 @@ class OrderStateClient:
 
     # Registration ------------------------------------------------------------
 
-    def register_sell_order(self, symbol, order_id, target_price, qty, ticker=None, **kwargs):
-        return self.register_order("SELL", symbol, order_id, target_price, qty, ticker, **kwargs)
+    def register_sell_order(self, symbol, order_id, target_price, qty, ticker=None, **options):
+        return self.register_order("SELL", symbol, order_id, target_price, qty, ticker, **options)
 
-    def register_buy_order(self, symbol, order_id, price=None, qty=None, ticker=None, **kwargs):
-        kwargs.setdefault("order_type", "MARKET" if price is None else "LIMIT")
-        return self.register_order("BUY", symbol, order_id, price, qty, ticker, **kwargs)
+    def register_buy_order(self, symbol, order_id, price=None, qty=None, ticker=None, **options):
+        options.setdefault("order_type", default_order_type("BUY", price))
+        return self.register_order("BUY", symbol, order_id, price, qty, ticker, **options)
 
-    def register_order(self, side, symbol, order_id, price, qty, ticker=None, **kwargs):
-        """POST /orders/; repeating an identical registration returns the same order."""
+    def register_order(
+        self, side, symbol, order_id, price, qty, ticker=None, *, metadata=None, **options
+    ):
+        """POST /orders/; repeating an identical registration returns the same order.
+
+        `options` are order fields (account, exchange, order_type, ...); any other
+        keyword is the bot's metadata, as with `OrderStateManager`.
+        """
+        options, extra = split_order_options(options)
+        if self.account is not None:
+            options.setdefault("account", self.account)
         body = {
             "side": side,
             "symbol": symbol,
@@ -324,15 +324,9 @@ class OrderStateClient:
             "price": None if price is None else str(parse_price(price, "price")),
             "quantity": parse_quantity(qty),
             "ticker": ticker or "",
+            **{name: _json_value(value) for name, value in options.items()},
         }
-        if self.account is not None:
-            kwargs.setdefault("account", self.account)
-        metadata = {}
-        for name, value in kwargs.items():
-            if name in ORDER_OPTIONS:
-                body[name] = _json_value(value)
-            else:
-                metadata[name] = value
+        metadata = {**extra, **(metadata or {})}
         if metadata:
             body["metadata"] = parse_metadata(metadata)
         body = {name: value for name, value in body.items() if value is not None}
@@ -445,7 +439,9 @@ class OrderStateClient:
 
     # Failed-buy retry queue ------------------------------------------------------
 
-    def add_failed_order(self, symbol, ticker=None, qty=None, close=None, reason="", **metadata):
+    def add_failed_order(
+        self, symbol, ticker=None, qty=None, close=None, reason="", *, metadata=None, **extra
+    ):
         """Queue a buy that could not be placed; returns the entry's JSON (a dict).
 
         A repeat counts one more retry, so this is not retried once the request
@@ -461,13 +457,14 @@ class OrderStateClient:
             body["reference_price"] = str(parse_price(close, "close"))
         if self.account is not None:
             body["account"] = self.account
+        metadata = {**extra, **(metadata or {})}
         if metadata:
             body["metadata"] = parse_metadata(metadata)
         return self._call("POST", "failed-orders/", body=body, idempotent=False)
 
     def get_failed_orders(self, now=None):
         """Waiting entries still valid (until the next market open), in the legacy shape."""
-        now = now or datetime.now(IST)
+        now = now or datetime.now(market.IST)
         entries = [
             entry
             for entry in self._waiting_failed_orders()
@@ -477,7 +474,7 @@ class OrderStateClient:
 
     def cleanup_expired_failed_orders(self, now=None):
         """Take entries past their retry window out of the queue; returns how many."""
-        now = now or datetime.now(IST)
+        now = now or datetime.now(market.IST)
         count = 0
         for entry in self._waiting_failed_orders():
             if entry.get("expires_at") is None or _when(entry["expires_at"]) > now:

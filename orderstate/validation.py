@@ -15,6 +15,24 @@ from orderstate.errors import ValidationError
 MAX_QUANTITY = 10_000_000
 MAX_PRICE = Decimal("100000000")  # ₹10 crore a share: far above any listed equity
 PRICE_PLACES = 2
+# Registration keywords that are order fields; any other keyword is the bot's metadata.
+ORDER_OPTIONS = frozenset(
+    {
+        "account",
+        "exchange",
+        "order_type",
+        "variety",
+        "product",
+        "trigger_price",
+        "status",
+        "placed_at",
+        "replace",
+    }
+)
+# Names the old keyword spelling would take as arguments, never as metadata: a metadata
+# key of one of these names is refused, so the API and the Python call agree.
+REGISTRATION_ARGUMENTS = frozenset({"side", "symbol", "order_id", "price", "qty", "ticker"})
+FAILED_ORDER_ARGUMENTS = frozenset({"symbol", "ticker", "qty", "close", "reason"})
 FLOAT_NOISE = Decimal("0.000001")
 
 # NSE/BSE series suffixes of a trading symbol: RELIANCE-EQ, IDEA-BE, BAJAJ-AUTO-EQ.
@@ -149,3 +167,15 @@ def parse_metadata(value, field="metadata"):
     if "\\u0000" in text:
         _fail(field, "text may not contain NUL characters")
     return json.loads(text)
+
+
+def split_order_options(keywords):
+    """(order options, metadata) of the old `register_*_order(..., **keywords)` spelling."""
+    options = {name: value for name, value in keywords.items() if name in ORDER_OPTIONS}
+    metadata = {name: value for name, value in keywords.items() if name not in ORDER_OPTIONS}
+    return options, metadata
+
+
+def default_order_type(side, price):
+    """The order type a registration without one gets: MARKET for a BUY without a price."""
+    return "MARKET" if str(side).strip().upper() == "BUY" and price is None else "LIMIT"

@@ -17,8 +17,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from orderstate.actions import base
 from orderstate.brokers.replay import ReplayBroker
-from orderstate.manager import OrderStateManager
 
 BLOCK_AT_ENV = "SYNC_KILL_BLOCK_AT"
 SIGNAL_DIR_ENV = "SYNC_KILL_SIGNAL_DIR"
@@ -35,17 +35,17 @@ class BlockingBroker(ReplayBroker):
 
     def fetch_order_book(self):
         book = super().fetch_order_book()
-        write_events = OrderStateManager.log_events
+        write_events = base.write_events
 
-        def log_events_then_block(manager, order, *args, **kwargs):
-            events = write_events(manager, order, *args, **kwargs)
+        def write_events_then_block(ctx, order, events):
+            written = write_events(ctx, order, events)
             if order.broker_order_id not in self.seen:
                 self.seen.append(order.broker_order_id)
                 if len(self.seen) == self.block_at:
                     self._block(order)
-            return events
+            return written
 
-        OrderStateManager.log_events = log_events_then_block
+        base.write_events = write_events_then_block
         return book
 
     def _block(self, order):

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from orderstate.actions import failed_orders
-from orderstate.checks.problems import Problem, find_problems, fix_problems
+from orderstate.checks import Problem, find_problems, fix_problems
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventKind, FailedOrder, Order, OrderEvent, Trade
 
@@ -194,7 +194,7 @@ def test_trade_closed_without_any_known_sell_stays_a_problem(importer):
 
 def test_expired_failed_order_is_reported_and_fixed_by_expiring_it(manager):
     failed_orders.add(
-        manager,
+        manager.ctx,
         "SBIN-EQ",
         "SBIN.NS",
         25,
@@ -211,7 +211,7 @@ def test_expired_failed_order_is_reported_and_fixed_by_expiring_it(manager):
 
 def test_failed_order_before_the_next_open_is_not_a_problem(manager):
     failed = datetime(2026, 10, 23, 16, 0, tzinfo=IST)
-    failed_orders.add(manager, "SBIN-EQ", "SBIN.NS", 25, "625.00", "funds", {}, now=failed)
+    failed_orders.add(manager.ctx, "SBIN-EQ", "SBIN.NS", 25, "625.00", "funds", {}, now=failed)
     assert find_problems(now=datetime(2026, 10, 24, 9, 14, tzinfo=IST)) == []
     assert codes(find_problems(now=datetime(2026, 10, 24, 9, 15, tzinfo=IST))) == [
         "failed_order_expired"

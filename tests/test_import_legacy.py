@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from orderstate.actions import imports
 from orderstate.errors import DuplicateOrder, ValidationError
 from orderstate.legacy.importer import Progress
 from orderstate.legacy.records import IST
@@ -177,15 +178,15 @@ def test_changed_record_is_reported_not_overwritten(db, copy_of):
 
 def test_crash_half_way_leaves_the_database_unchanged(db, monkeypatch):
     calls = []
-    real = OrderStateManager.import_trade
+    real = imports.import_trade
 
-    def crash_on_third(self, *args, **kwargs):
+    def crash_on_third(ctx, *args, **kwargs):
         calls.append(args)
         if len(calls) == 3:
             raise RuntimeError("power cut")
-        return real(self, *args, **kwargs)
+        return real(ctx, *args, **kwargs)
 
-    monkeypatch.setattr(OrderStateManager, "import_trade", crash_on_third)
+    monkeypatch.setattr(imports, "import_trade", crash_on_third)
     with pytest.raises(RuntimeError, match="power cut"):
         run_import(data_dir=CLEAN)
     assert counts() == (0, 0, 0, 0)

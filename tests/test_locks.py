@@ -38,7 +38,7 @@ def test_lock_is_released_when_the_job_raises():
 
 def test_sync_skips_while_another_holds_the_lock():
     with single_instance(sync.LOCK_NAME):
-        run = sync.run_sync(broker=sync._GivenBook([]))
+        run = sync.run_sync(broker=sync.GivenBook([]))
     assert run.outcome == SyncOutcome.SKIPPED
     assert "another sync" in run.error
     assert run.finished_at is not None
@@ -87,11 +87,11 @@ def test_sync_skips_while_another_session_holds_the_advisory_lock(other_connecti
     key = advisory_key(sync.LOCK_NAME)
     other_connection.execute("SELECT pg_advisory_lock(%s)", [key])
 
-    run = sync.run_sync(broker=sync._GivenBook([]))
+    run = sync.run_sync(broker=sync.GivenBook([]))
 
     assert run.outcome == SyncOutcome.SKIPPED
     other_connection.execute("SELECT pg_advisory_unlock(%s)", [key])
-    assert sync.run_sync(broker=sync._GivenBook([])).outcome == SyncOutcome.OK
+    assert sync.run_sync(broker=sync.GivenBook([])).outcome == SyncOutcome.OK
 
 
 @pytest.mark.postgres

@@ -32,7 +32,7 @@ def failed_at(queue, moment, symbol="TCS-EQ", **kwargs):
     kwargs.setdefault("qty", 5)
     kwargs.setdefault("close", "3890.00")
     return failed_orders.add(
-        queue, symbol, kwargs.pop("ticker", "TCS.NS"), kwargs.pop("qty"),
+        queue.ctx, symbol, kwargs.pop("ticker", "TCS.NS"), kwargs.pop("qty"),
         kwargs.pop("close"), kwargs.pop("reason", "insufficient funds"), kwargs, now=moment,
     )  # fmt: skip
 
@@ -176,7 +176,7 @@ def test_mark_retried_resolves_the_waiting_entry(queue):
 
 def test_bought_manually_resolves_the_waiting_entry(queue):
     entry = queue.add_failed_order("TCS-EQ", "TCS.NS", qty=5, close=3890.0)
-    assert failed_orders.mark_bought_manually(queue, "TCS-EQ", "MANUAL-1") is True
+    assert failed_orders.resolve(queue.ctx, "TCS-EQ", "MANUAL-1", manual=True) is True
     entry.refresh_from_db()
     assert entry.status == FailedOrderStatus.BOUGHT_MANUALLY
 

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from orderstate.actions import base, broker
 from orderstate.brokers.kotak_report import parse_order_report
 from orderstate.manager import OrderStateManager
 from orderstate.models import (
@@ -363,7 +364,7 @@ def test_dry_run_reports_changes_and_writes_nothing(bot):
     bot.register_sell_order("LT-EQ", "5012", "3500.00", 3)
     before = snapshot()
 
-    run = sync.run_sync(broker=sync._GivenBook(rows("order_report_mixed")), dry_run=True)
+    run = sync.run_sync(broker=sync.GivenBook(rows("order_report_mixed")), dry_run=True)
 
     assert snapshot() == before
     assert run.dry_run is True
@@ -385,15 +386,15 @@ def test_one_failing_order_is_counted_and_leaves_the_others_applied(bot, monkeyp
     ]
     for raw in raws:
         register_like(bot, raw)
-    log_events = OrderStateManager.log_events
+    write_events = base.write_events
 
-    def failing_log_events(self, order, events):
+    def failing_write_events(ctx, order, events):
         # Fails after the order row was saved: the whole change must roll back.
         if order is not None and order.broker_order_id == "5014":
             raise RuntimeError("disk full")
-        return log_events(self, order, events)
+        return write_events(ctx, order, events)
 
-    monkeypatch.setattr(OrderStateManager, "log_events", failing_log_events)
+    monkeypatch.setattr(base, "write_events", failing_write_events)
 
     stats = bot.sync_with_broker(broker_orders=raws)
 
@@ -413,16 +414,16 @@ def test_one_failing_order_is_counted_and_leaves_the_others_applied(bot, monkeyp
 
 def crash_on_second_order(monkeypatch):
     """Make the manager die (as on Ctrl-C) while applying the second order; return the ids."""
-    follow = OrderStateManager._follow_broker
+    follow = broker.follow_broker
     calls = []
 
-    def crash_on_second(self, order, **report):
+    def crash_on_second(ctx, order, report, **options):
         calls.append(order.broker_order_id)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return follow(self, order, **report)
+        return follow(ctx, order, report, **options)
 
-    monkeypatch.setattr(OrderStateManager, "_follow_broker", crash_on_second)
+    monkeypatch.setattr(broker, "follow_broker", crash_on_second)
     return calls
 
 
@@ -596,8 +597,8 @@ def test_clean_state_is_stored_as_zero_problems(bot):
 
 
 def test_dry_run_and_failed_run_do_not_check_the_state(bot):
-    sync.run_sync(broker=sync._GivenBook([]), dry_run=True)
-    sync.run_sync(broker=sync._GivenBook({"stat": "Not_Ok", "emsg": "session expired"}))
+    sync.run_sync(broker=sync.GivenBook([]), dry_run=True)
+    sync.run_sync(broker=sync.GivenBook({"stat": "Not_Ok", "emsg": "session expired"}))
 
     for run in SyncRun.objects.all():
         assert "state_problems" not in run.stats

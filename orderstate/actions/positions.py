@@ -1,17 +1,26 @@
 """What a fill does to the position (Trade) of its symbol.
 
-Called by the manager inside its transaction, with the order already locked.
-Fills are applied as they happen, so a partly filled buy is already a position
-and a partly filled sell has already realised part of its P&L.
+Runs inside the transaction of the action that fills the order, with the order
+already locked. Fills are applied as they happen, so a partly filled buy is
+already a position and a partly filled sell has already realised part of its P&L.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
 
-from orderstate.models import Side, Trade, TradeStatus
+from orderstate.models import EventKind, Side, Trade, TradeStatus
+from orderstate.money import to_paise, weighted_average
 
-AVERAGE_PLACES = Decimal("0.0001")
-RUPEE_PLACES = Decimal("0.01")
+EXIT_FIELDS = [
+    "exit_price",
+    "closed_quantity",
+    "realised_pnl",
+    "exit_order",
+    "updated_at",
+    "status",
+    "exit_time",
+    "exit_reason",
+]
+EVENT_KINDS = {"opened": EventKind.TRADE_OPENED, "closed": EventKind.TRADE_CLOSED}
 
 
 @dataclass(frozen=True)
@@ -20,11 +29,10 @@ class PositionChange:
     kind: str  # "opened", "added", "reduced" or "closed"
     data: dict
 
-
-def weighted_average(old_price, old_quantity, new_price, new_quantity):
-    total = old_quantity + new_quantity
-    value = (old_price or Decimal(0)) * old_quantity + new_price * new_quantity
-    return (value / total).quantize(AVERAGE_PLACES)
+    def event(self):
+        """(kind, data) of the event saying how the fill moved the position."""
+        kind = EVENT_KINDS.get(self.kind, EventKind.TRADE_UPDATED)
+        return kind, {"trade_id": self.trade.pk, "position": self.kind, **self.data}
 
 
 class OpenTrades:
@@ -48,7 +56,11 @@ class OpenTrades:
 
     def get(self, order):
         key = (order.account, order.base_symbol)
-        return self._trades[key] if key in self._trades else _open_trade(order)
+        return (
+            self._trades[key]
+            if key in self._trades
+            else open_trade(order.account, order.base_symbol)
+        )
 
     def put(self, trade):
         self._trades[trade.account, trade.symbol] = (
@@ -61,7 +73,10 @@ def apply_fill(order, quantity, price, at, open_trades=None):
 
     `open_trades` (an `OpenTrades`) saves the lookup of the symbol's open trade.
     """
-    trade = open_trades.get(order) if open_trades is not None else _open_trade(order)
+    if open_trades is not None:
+        trade = open_trades.get(order)
+    else:
+        trade = open_trade(order.account, order.base_symbol)
     move = _buy if order.side == Side.BUY else _sell
     change = move(order, quantity, price, at, trade)
     if open_trades is not None and change is not None:
@@ -69,16 +84,32 @@ def apply_fill(order, quantity, price, at, open_trades=None):
     return change
 
 
-def _open_trade(order):
+def open_trade(account, symbol, *, lock=True):
     # Locked: two fills of different orders for one symbol must not both read
     # the same quantity and each write their own sum.
     # At most one row (a partial unique constraint), so no ORDER BY is needed.
-    rows = (
-        Trade.objects.select_for_update()
-        .filter(account=order.account, symbol=order.base_symbol, status=TradeStatus.OPEN)
-        .order_by()[:1]
-    )
+    trades = Trade.objects.select_for_update() if lock else Trade.objects
+    rows = trades.filter(account=account, symbol=symbol, status=TradeStatus.OPEN).order_by()[:1]
     return next(iter(rows), None)
+
+
+def record_exit(trade, quantity, price, order, at):
+    """Book `quantity` sold at `price` on a locked trade; it closes when none is left.
+
+    Returns the P&L realised by this exit.
+    """
+    pnl = to_paise((price - trade.entry_price) * quantity)
+    trade.exit_price = weighted_average(trade.exit_price, trade.closed_quantity, price, quantity)
+    trade.closed_quantity += quantity
+    trade.realised_pnl = (trade.realised_pnl or 0) + pnl
+    trade.exit_order = order
+    trade.updated_at = at
+    if trade.closed_quantity == trade.quantity:
+        trade.status = TradeStatus.CLOSED
+        trade.exit_time = at
+        trade.exit_reason = trade.exit_reason or order.metadata.get("exit_reason", "target")
+    trade.save(update_fields=EXIT_FIELDS)
+    return pnl
 
 
 def _buy(order, quantity, price, at, trade):
@@ -108,9 +139,7 @@ def _sell(order, quantity, price, at, trade):
     if trade is None:
         return None
     sold = min(quantity, trade.open_quantity)
-    pnl = ((price - trade.entry_price) * sold).quantize(RUPEE_PLACES)
-    exit_price = weighted_average(trade.exit_price, trade.closed_quantity, price, sold)
-    trade.record_exit(sold, exit_price, pnl, order, at)
+    pnl = record_exit(trade, sold, price, order, at)
     kind = "closed" if trade.status == TradeStatus.CLOSED else "reduced"
     return PositionChange(
         trade, kind, {"quantity": sold, "exit_price": str(price), "pnl": str(pnl)}

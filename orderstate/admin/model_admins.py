@@ -1,7 +1,7 @@
 """The Django admin: every model listed, nothing of the order state edited by hand.
 
 Status, quantities and prices are read-only; changes to them are the actions
-in `admin_corrections`, which call the manager. Metadata stays editable (an
+in `corrections`, which call the manager. Metadata stays editable (an
 order's through the manager, with an optional note for the log); the event
 log, fills and sync runs are read-only everywhere.
 """
@@ -28,6 +28,18 @@ class ReadOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ChangedByActions:
+    """A change form whose save calls an action, itself one durable transaction.
+
+    Django's admin wraps a change form's POST in a transaction of its own, which
+    would nest the action's; the form runs unwrapped, and the action alone decides
+    what commits.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
 
 
 class OrderEventInline(ReadOnlyMixin, admin.TabularInline):
@@ -63,7 +75,7 @@ class OrderAdminForm(forms.ModelForm):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ChangedByActions, admin.ModelAdmin):
     form = OrderAdminForm
     list_display = (
         "broker_order_id",
@@ -101,7 +113,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Trade)
-class TradeAdmin(admin.ModelAdmin):
+class TradeAdmin(ChangedByActions, admin.ModelAdmin):
     list_display = (
         "symbol",
         "quantity",
@@ -126,9 +138,15 @@ class TradeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        """Metadata and the exit reason go through the actions: locked and audited."""
+        corrections.manager_for(request, obj.account).update_trade_notes(
+            obj.pk, form.cleaned_data["metadata"], form.cleaned_data["exit_reason"]
+        )
+
 
 @admin.register(FailedOrder)
-class FailedOrderAdmin(admin.ModelAdmin):
+class FailedOrderAdmin(ChangedByActions, admin.ModelAdmin):
     list_display = (
         "symbol",
         "quantity",
@@ -148,6 +166,12 @@ class FailedOrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        """Metadata goes through the actions: locked and audited."""
+        corrections.manager_for(request, obj.account).update_failed_order_metadata(
+            obj.pk, form.cleaned_data["metadata"]
+        )
 
 
 @admin.register(OrderEvent)

@@ -28,7 +28,13 @@ from orderstate.models import (
     Variety,
 )
 from orderstate.states import Status
-from orderstate.validation import MAX_PRICE, MAX_QUANTITY
+from orderstate.validation import (
+    FAILED_ORDER_ARGUMENTS,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    ORDER_OPTIONS,
+    REGISTRATION_ARGUMENTS,
+)
 
 MAX_METADATA_BYTES = 16_384
 # Times before or after these cannot be a real order and overflow some conversions.
@@ -122,14 +128,17 @@ class MetadataField(serializers.DictField):
     """The bot's extra fields (rsi10, ema9, ...): a JSON object, stored as given."""
 
     def __init__(self, reserved=(), **kwargs):
-        """`reserved`: the manager's argument names; as metadata keys they would change its call."""
+        """`reserved`: argument names of the old call, which a metadata key may not take."""
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
         self.reserved = frozenset(reserved)
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        clash = sorted(self.reserved & set(value))
+        # A key named like a field of the request, or like an argument of the old call,
+        # is a field sent in the wrong place.
+        fields = set(self.parent.fields) - {self.field_name} if self.parent else set()
+        clash = sorted((fields | self.reserved) & set(value))
         if clash:
             raise serializers.ValidationError(
                 f"keys {', '.join(clash)} are order fields; send them as fields, not metadata"
@@ -138,26 +147,6 @@ class MetadataField(serializers.DictField):
         if len(json.dumps(value, default=str)) > MAX_METADATA_BYTES:
             raise serializers.ValidationError(f"must be at most {MAX_METADATA_BYTES} bytes")
         return value
-
-
-REGISTER_ARGUMENTS = [
-    "self",
-    "side",
-    "symbol",
-    "order_id",
-    "price",
-    "qty",
-    "ticker",
-    "replace",
-    "account",
-    "exchange",
-    "order_type",
-    "variety",
-    "product",
-    "trigger_price",
-    "status",
-    "placed_at",
-]
 
 
 class OrderRegisterSerializer(InputSerializer):
@@ -183,7 +172,7 @@ class OrderRegisterSerializer(InputSerializer):
         choices=[(s, s.label) for s in (Status.PENDING, Status.OPEN)], required=False
     )
     placed_at = serializers.DateTimeField(required=False)
-    metadata = MetadataField(reserved=REGISTER_ARGUMENTS)
+    metadata = MetadataField(reserved=REGISTRATION_ARGUMENTS | ORDER_OPTIONS)
     replace = serializers.BooleanField(
         default=False, help_text="Cancel the symbol's active SELL order and register this one"
     )
@@ -228,9 +217,6 @@ class CancelSerializer(InputSerializer):
         choices=[(s, s.label) for s in (Status.CANCELLED, Status.REJECTED)],
         default=Status.CANCELLED,
     )
-
-
-FAILED_ORDER_ARGUMENTS = ["self", "symbol", "ticker", "qty", "close", "reason"]
 
 
 class FailedOrderCreateSerializer(InputSerializer):

@@ -7,7 +7,6 @@ from rest_framework.exceptions import MethodNotAllowed, NotFound
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from orderstate.actions import failed_orders
 from orderstate.api import serializers as s
 from orderstate.api.base import ApiMixin
 from orderstate.api.filters import FailedOrderFilter, TradeFilter
@@ -124,7 +123,7 @@ class FailedOrderViewSet(ApiMixin, GenericViewSet):
             qty=data["quantity"],
             close=data.get("reference_price"),
             reason=data.get("reason", ""),
-            **data.get("metadata", {}),
+            metadata=data.get("metadata", {}),
         )
         created = entry.retry_count == 0
         return Response(
@@ -134,6 +133,6 @@ class FailedOrderViewSet(ApiMixin, GenericViewSet):
 
     def destroy(self, request, pk):
         entry = self.get_object()
-        if not failed_orders.drop(self.manager(entry.account), entry.pk):
+        if not self.manager(entry.account).drop_failed_order(entry.pk):
             raise InvalidTransition(f"failed order {entry.pk} is {entry.status}, not WAITING")
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -20,7 +20,7 @@ from orderstate.api.filters import OrderFilter
 from orderstate.api.permissions import CanReadOrders, CanWriteOrders, scoped_orders
 from orderstate.api.schema import ACCOUNT, IF_MATCH, LIST, READ, WRITE, errors
 from orderstate.errors import ValidationError
-from orderstate.models import DEFAULT_ACCOUNT, Order, OrderEvent, Side
+from orderstate.models import DEFAULT_ACCOUNT, Order, OrderEvent
 from orderstate.validation import parse_order_id
 
 
@@ -96,9 +96,6 @@ class OrderViewSet(ApiMixin, GenericViewSet):
     def create(self, request):
         data = self.parse(s.OrderRegisterSerializer)
         manager = self.manager(self.write_account(data.pop("account", None)))
-        metadata = data.pop("metadata", {})
-        if data["side"] == Side.BUY and data.get("price") is None:
-            data.setdefault("order_type", "MARKET")
         order, created = manager.register_or_get(
             data.pop("side"),
             data.pop("symbol"),
@@ -107,8 +104,8 @@ class OrderViewSet(ApiMixin, GenericViewSet):
             data.pop("quantity"),
             data.pop("ticker", None),
             replace=data.pop("replace"),
+            metadata=data.pop("metadata", {}),
             **data,
-            **metadata,
         )
         if not created:
             return self.order_response(order)

@@ -1,8 +1,7 @@
-"""Checks that the whole state agrees with itself, and the repairs that need no guess.
+"""Checks that the whole state agrees with itself.
 
 `find_problems()` is read-only and cheap (a few queries), so the sync can run
-it after every run; `fix_problems()` repairs through the manager only what the
-data itself determines, and returns the rest.
+it after every run.
 """
 
 from dataclasses import asdict, dataclass, field
@@ -12,9 +11,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from orderstate.actions import failed_orders
-from orderstate.errors import OrderStateError
-from orderstate.manager import OrderStateManager
-from orderstate.models import EventSource, FailedOrder, Order, Side, Trade
+from orderstate.models import FailedOrder, Order, Trade
 from orderstate.states import ACTIVE, Status
 
 DEFAULT_MAX_ACTIVE_DAYS = 5
@@ -229,66 +226,3 @@ def _stale_active_orders(now, max_days):
         )
         for order in stale
     ]
-
-
-# Repairs -------------------------------------------------------------------------
-
-
-def fix_problems(problems, max_active_days=DEFAULT_MAX_ACTIVE_DAYS, now=None, actor=None):
-    """Repair what needs no guess; returns (fixed, remaining) lists of problems.
-
-    The remaining ones are found again after the repairs, since one repair can
-    settle another problem (a closed trade is no longer an unprotected position).
-    """
-    fixed, unrepaired = [], {}
-    expired_accounts = set()
-    for problem in problems:
-        manager = OrderStateManager(source=EventSource.CLI, actor=actor, account=problem.account)
-        try:
-            repaired = _repair(manager, problem, now, expired_accounts)
-        except OrderStateError as exc:
-            problem.message += f" (not repaired: {exc.detail})"
-            repaired = False
-        if repaired:
-            fixed.append(problem)
-        else:
-            unrepaired[_key(problem)] = problem
-    remaining = [
-        unrepaired.get(_key(problem), problem)
-        for problem in find_problems(max_active_days=max_active_days, now=now)
-    ]
-    return fixed, remaining
-
-
-def _key(problem):
-    return (problem.code, problem.account, repr(sorted(problem.ids.items())))
-
-
-def _repair(manager, problem, now, expired_accounts):
-    if problem.code == "failed_order_expired":
-        if problem.account not in expired_accounts:
-            expired_accounts.add(problem.account)
-            manager.cleanup_expired_failed_orders(now=now)
-        return True
-    if problem.code == "sell_executed_trade_open":
-        order = Order.objects.get(account=problem.account, broker_order_id=problem.ids["order"][0])
-        if order.average_price is None:
-            problem.message += " (no execution price recorded: close it by hand)"
-            return False
-        manager.close_trade_from_sell(problem.ids["trade"][0], order.broker_order_id)
-        return True
-    if problem.code == "trade_closed_without_sell":
-        trade = Trade.objects.get(pk=problem.ids["trade"][0])
-        sell_id = trade.metadata.get("sell_order_id")
-        sell = (
-            Order.objects.filter(
-                account=trade.account, broker_order_id=str(sell_id), side=Side.SELL
-            ).first()
-            if sell_id
-            else None
-        )
-        if sell is None:
-            return False
-        manager.link_trade_exit(trade.pk, sell.broker_order_id)
-        return True
-    return False

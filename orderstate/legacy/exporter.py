@@ -14,20 +14,19 @@ from django.db.models import Max
 
 from orderstate.legacy import shapes
 from orderstate.legacy.reader import ACTIVE_FILE, HISTORY_FILE, PENDING_FILE
-from orderstate.manager import OrderStateManager
+from orderstate.market import legacy_time
 from orderstate.models import FailedOrder, Order, Trade
 
 
 def legacy_documents(account):
     """The three files' contents, keyed by file name."""
-    manager = OrderStateManager(account=account)
     orders = Order.objects.for_account(account).order_by("placed_at", "id")
-    history = manager.get_trade_history()
-    history["last_run"] = shapes.legacy_time(_last_change(account))
+    history = shapes.trade_history(account)
+    history["last_run"] = legacy_time(_last_change(account))
     return {
         PENDING_FILE: {"orders": [shapes.pending_order(order) for order in orders]},
         HISTORY_FILE: history,
-        ACTIVE_FILE: manager.get_active_sell_orders(),
+        ACTIVE_FILE: shapes.active_sell_orders(account),
     }
 
 

@@ -1,4 +1,4 @@
-"""Writing what `legacy.reader.read_legacy` read, through the manager, in one transaction.
+"""Writing what `legacy.reader.read_legacy` read, through the actions, in one transaction.
 
 Either every importable record goes in or nothing does. Records already in the
 database are counted as present; ones that differ are reported, never
@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from orderstate.actions import imports
+from orderstate.actions.base import Context
 from orderstate.errors import OrderStateError
 from orderstate.legacy.reader import ACTIVE_FILE, HISTORY_FILE, PENDING_FILE
 from orderstate.legacy.records import Note, Rejection
-from orderstate.manager import OrderStateManager
 from orderstate.models import EventSource, FailedOrder, Order, Trade
 from orderstate.validation import parse_symbol
 
@@ -84,12 +85,12 @@ def import_legacy(data, *, account, dry_run=False, strict=False, stream=None):
         read=data.read, sides=data.sides, notes=data.notes, rejections=list(data.rejections)
     )
     report.present["active_sell_orders"] = data.snapshot_merged
-    manager = OrderStateManager(source=EventSource.IMPORT, account=account)
-    with transaction.atomic():
-        _import_orders(manager, data.orders, report, Progress("orders", len(data.orders), stream))
-        _import_trades(manager, data.trades, report, Progress("trades", len(data.trades), stream))
+    ctx = Context.of(EventSource.IMPORT, account=account)
+    with imports.importing():
+        _import_orders(ctx, data.orders, report, Progress("orders", len(data.orders), stream))
+        _import_trades(ctx, data.trades, report, Progress("trades", len(data.trades), stream))
         _import_failed(
-            manager, data.failed, report, Progress("failed orders", len(data.failed), stream)
+            ctx, data.failed, report, Progress("failed orders", len(data.failed), stream)
         )
         if strict and (report.rejections or report.changed):
             raise ImportAborted(report)
@@ -133,8 +134,8 @@ def _existing_orders(account, order_ids):
     return found
 
 
-def _import_orders(manager, orders, report, progress):
-    present = _existing_orders(manager.account, [record.order_id for record in orders])
+def _import_orders(ctx, orders, report, progress):
+    present = _existing_orders(ctx.account, [record.order_id for record in orders])
     for record in orders:
         existing = present.get(record.order_id)
         wanted = {
@@ -148,7 +149,8 @@ def _import_orders(manager, orders, report, progress):
         kind = KINDS[record.file]
 
         def write(record=record):
-            manager.import_order(
+            imports.import_order(
+                ctx,
                 record.symbol,
                 record.order_id,
                 side=record.side,
@@ -171,9 +173,9 @@ def _import_orders(manager, orders, report, progress):
         progress.step()
 
 
-def _import_trades(manager, trades, report, progress):
+def _import_trades(ctx, trades, report, progress):
     present = {}
-    for trade in Trade.objects.filter(account=manager.account).order_by("-id"):
+    for trade in Trade.objects.filter(account=ctx.account).order_by("-id"):
         present[(trade.symbol, trade.entry_time)] = trade
     for record in trades:
         existing = present.get((record.symbol, record.entry_time))
@@ -186,7 +188,8 @@ def _import_trades(manager, trades, report, progress):
         }
 
         def write(record=record):
-            manager.import_trade(
+            imports.import_trade(
+                ctx,
                 record.symbol,
                 qty=record.quantity,
                 entry_price=record.entry_price,
@@ -206,9 +209,9 @@ def _import_trades(manager, trades, report, progress):
         progress.step()
 
 
-def _import_failed(manager, failed, report, progress):
+def _import_failed(ctx, failed, report, progress):
     present = {}
-    for entry in FailedOrder.objects.filter(account=manager.account).order_by("-id"):
+    for entry in FailedOrder.objects.filter(account=ctx.account).order_by("-id"):
         present[(entry.symbol, entry.first_failed_at)] = entry
     for record in failed:
         existing = present.get((parse_symbol(record.symbol)[1], record.first_failed_at))
@@ -219,7 +222,8 @@ def _import_failed(manager, failed, report, progress):
         }
 
         def write(record=record):
-            manager.import_failed_order(
+            imports.import_failed_order(
+                ctx,
                 record.symbol,
                 qty=record.quantity,
                 first_failed_at=record.first_failed_at,

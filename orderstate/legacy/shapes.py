@@ -5,19 +5,13 @@ on them as floats, and the legacy files are JSON numbers.
 """
 
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from orderstate.models import FailedOrder, Trade, TradeStatus
+from orderstate.market import legacy_time
+from orderstate.models import FailedOrder, Order, Trade, TradeStatus
+from orderstate.money import PAISA
 
-IST = ZoneInfo("Asia/Kolkata")
-PAISA = Decimal("0.01")
 # Trade metadata key holding the old file's entries of a position merged at import.
 LEGACY_ENTRIES = "legacy_entries"
-
-
-def legacy_time(value):
-    """Naive ISO text in IST, as the old files stored times."""
-    return value.astimezone(IST).replace(tzinfo=None).isoformat() if value else None
 
 
 def _number(value):
@@ -142,3 +136,9 @@ def trade_history(account):
         ],
         "failed_orders": [failed_order(f) for f in waiting.order_by("first_failed_at", "id")],
     }
+
+
+def active_sell_orders(account):
+    """What the old sell engine kept in memory: the active sell orders by base symbol."""
+    sells = Order.objects.active().sells().for_account(account).order_by("base_symbol")
+    return {order.base_symbol: active_sell_order(order) for order in sells}

@@ -62,23 +62,3 @@ class FailedOrder(models.Model):
 
     def __str__(self):
         return f"{self.symbol} x{self.quantity} ({self.status})"
-
-    def move_to(self, status, at):
-        """Record the queue entry's new status (called by retry_queue inside its lock)."""
-        self.status = status
-        if status != FailedOrderStatus.EXPIRED:
-            self.last_retry_at = at
-        self.updated_at = at
-        self.save()
-
-    def reopen(self, at):
-        """Wait again from `at`, keeping the first failure in metadata (retry_queue.requeue)."""
-        self.metadata = {
-            **self.metadata,
-            "first_failed_originally": self.metadata.get(
-                "first_failed_originally", self.first_failed_at.isoformat()
-            ),
-        }
-        self.first_failed_at = at
-        self.retry_count += 1
-        self.move_to(FailedOrderStatus.WAITING, at)

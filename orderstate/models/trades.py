@@ -22,18 +22,6 @@ class TradeQuerySet(models.QuerySet):
         return self.filter(status=TradeStatus.CLOSED)
 
 
-EXIT_FIELDS = [
-    "exit_price",
-    "closed_quantity",
-    "realised_pnl",
-    "exit_order",
-    "updated_at",
-    "status",
-    "exit_time",
-    "exit_reason",
-]
-
-
 class Trade(models.Model):
     """A position: bought by an entry order, closed by an exit order."""
 
@@ -101,16 +89,3 @@ class Trade(models.Model):
     @property
     def open_quantity(self):
         return self.quantity - self.closed_quantity
-
-    def record_exit(self, quantity, exit_price, pnl, order, at):
-        """Book `quantity` sold; the trade closes when none is left (manager only)."""
-        self.exit_price = exit_price
-        self.closed_quantity += quantity
-        self.realised_pnl = (self.realised_pnl or 0) + pnl
-        self.exit_order = order
-        self.updated_at = at
-        if self.closed_quantity == self.quantity:
-            self.status = TradeStatus.CLOSED
-            self.exit_time = at
-            self.exit_reason = self.exit_reason or order.metadata.get("exit_reason", "target")
-        self.save(update_fields=EXIT_FIELDS)

@@ -171,7 +171,7 @@ class SyncBench:
             }
             for i in range(count)
         ]
-        return self.sync._GivenBook({"stat": "Ok", "data": rows})
+        return self.sync.GivenBook({"stat": "Ok", "data": rows})
 
     def yardstick(self):
         from django.utils import timezone

@@ -182,7 +182,7 @@ def check_invariants(url, tally):
     django.setup()
     from django.db.models import Count, Sum
 
-    from orderstate.checks.problems import find_problems
+    from orderstate.checks import find_problems
     from orderstate.models import EventKind, EventSource, Fill, Order, OrderEvent, SyncRun
     from orderstate.states import Status
 

@@ -2,7 +2,7 @@ import json as jsonlib
 
 from django.core.management.base import BaseCommand, CommandError
 
-from orderstate.checks.problems import DEFAULT_MAX_ACTIVE_DAYS, find_problems, fix_problems
+from orderstate.checks import DEFAULT_MAX_ACTIVE_DAYS, find_problems, fix_problems
 
 
 class Command(BaseCommand):

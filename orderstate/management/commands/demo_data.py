@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from django.utils import timezone
 
 from orderstate.manager import OrderStateManager
@@ -26,16 +25,15 @@ class Command(BaseCommand):
             return
         manager = OrderStateManager(source="cli")
         start = timezone.now() - timedelta(days=3)
-        with transaction.atomic():
-            for index, (symbol, ticker, qty, buy, target) in enumerate(PORTFOLIO):
-                buy_id = f"DEMO-B{index + 1:03d}"
-                manager.register_buy_order(
-                    symbol, buy_id, buy, qty, ticker, placed_at=start, strategy="demo"
-                )
-                manager.mark_order_executed(symbol, buy_id, buy)
-                manager.register_sell_order(symbol, f"DEMO-S{index + 1:03d}", target, qty, ticker)
-            manager.record_fill("DEMO-S002", 2, "4050.00", fill_id="DEMO-F1")
-            manager.add_failed_order(
-                "ITC-EQ", "ITC.NS", qty=40, close="438.15", reason="insufficient funds"
+        for index, (symbol, ticker, qty, buy, target) in enumerate(PORTFOLIO):
+            buy_id = f"DEMO-B{index + 1:03d}"
+            manager.register_buy_order(
+                symbol, buy_id, buy, qty, ticker, placed_at=start, strategy="demo"
             )
+            manager.mark_order_executed(symbol, buy_id, buy)
+            manager.register_sell_order(symbol, f"DEMO-S{index + 1:03d}", target, qty, ticker)
+        manager.record_fill("DEMO-S002", 2, "4050.00", fill_id="DEMO-F1")
+        manager.add_failed_order(
+            "ITC-EQ", "ITC.NS", qty=40, close="438.15", reason="insufficient funds"
+        )
         self.stdout.write(f"Demo data: {len(PORTFOLIO)} positions with sell orders loaded.")

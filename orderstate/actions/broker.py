@@ -1,0 +1,268 @@
+"""The broker's view applied to our orders: reports of known orders, orders placed
+outside the bot, and the sync's bookkeeping (seen unchanged, missing from the book).
+
+Only the sync (and later the order feed) calls these. What a report asks of an
+order is decided by `broker_rule.broker_target`; this module writes it.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from orderstate.actions import failed_orders, positions
+from orderstate.actions.base import (
+    active_sell,
+    change_order,
+    check_transition,
+    find_order,
+    get_order,
+    lock_orders,
+    note_broker_view,
+)
+from orderstate.actions.broker_rule import BrokerReport, broker_target
+from orderstate.actions.fills import apply_fill, remainder_price
+from orderstate.actions.orders import close, insert_order, order_fields, set_price
+from orderstate.errors import DuplicateOrder, OrderNotFound, ValidationError
+from orderstate.models import EventKind, Order, OrderEvent, OrderType, Product, Side, Trade
+from orderstate.money import on_tick
+from orderstate.states import ACTIVE, Status
+
+STATUS_EVENT = {Status.CANCELLED: EventKind.CANCELLED, Status.REJECTED: EventKind.REJECTED}
+
+
+def apply_broker_update(ctx, order_id, report):
+    """Make one order follow a `BrokerReport`; returns (order, changes)."""
+    with transaction.atomic(durable=True):
+        order = get_order(ctx, order_id, lock=True)
+        return order, follow_broker(ctx, order, report)
+
+
+def apply_broker_updates(ctx, reports):
+    """Apply (order pk, `BrokerReport`) pairs in one transaction; changes or an exception each.
+
+    One commit for many orders is what lets a sync that changes thousands of
+    orders finish in seconds; a crash before it leaves every order of the batch
+    untouched. When a report fails, the batch is rolled back and applied again
+    with a savepoint per order, so the failing one is rolled back alone and comes
+    back as its exception while the others commit together.
+    """
+    try:
+        return _apply_batch_at_once(ctx, reports)
+    except Exception:
+        return _apply_batch_one_by_one(ctx, reports)
+
+
+def _apply_batch_at_once(ctx, reports):
+    """The common case: the open trades locked in one query, the events in one INSERT."""
+    events = []
+    batch = ctx.buffering(events)
+    with transaction.atomic(durable=True):
+        orders = lock_orders(pk for pk, _ in reports)
+        trades = positions.OpenTrades(orders.values())
+        outcomes = [
+            follow_broker(batch, orders[pk], report, open_trades=trades) for pk, report in reports
+        ]
+        OrderEvent.objects.bulk_create(events, batch_size=500)
+    return outcomes
+
+
+def _apply_batch_one_by_one(ctx, reports):
+    with transaction.atomic(durable=True):
+        orders = lock_orders(pk for pk, _ in reports)
+        outcomes = []
+        for pk, report in reports:
+            try:
+                with transaction.atomic():
+                    if pk not in orders:
+                        raise OrderNotFound(f"no order with primary key {pk}")
+                    outcomes.append(follow_broker(ctx, orders[pk], report))
+            except Exception as exc:  # handed back to the caller, one per order
+                outcomes.append(exc)
+    return outcomes
+
+
+def follow_broker(ctx, order, report, *, open_trades=None):
+    """Apply a report to a locked order inside the caller's transaction; returns the changes."""
+    now = timezone.now()
+    target = broker_target(order, report)
+    if not target.changes or target.status is None:
+        note_broker_view(order, report.broker_status, target.reported, now)
+        return list(target.changes)
+    next_status = target.status
+    # A late fill applies the filled part; the order stays closed unless the
+    # broker still works it and no newer sell order for the symbol took its place.
+    if (
+        target.late_fill
+        and next_status != Status.EXECUTED
+        and (next_status not in ACTIVE or not _can_reactivate(order))
+    ):
+        next_status = order.status
+    common = {
+        "broker_status": report.broker_status[:64],
+        "broker_filled_quantity": target.reported,
+        "last_synced_at": now,
+        "missing_count": 0,
+    }
+    if next_status in (Status.CANCELLED, Status.REJECTED) and not target.late_fill:
+        common["status_reason"] = report.reason or order.status_reason
+    if target.filled > order.filled_quantity:
+        if target.late_fill:
+            kind = EventKind.LATE_FILL
+        else:
+            kind = EventKind.EXECUTED if next_status == Status.EXECUTED else EventKind.FILL
+        average = report.average_price if _positive(report.average_price) else None
+        apply_fill(
+            ctx,
+            order,
+            target.filled - order.filled_quantity,
+            _fill_price(order, target.filled, report),
+            kind=kind,
+            to_status=next_status,
+            average=average,
+            late_fill=target.late_fill,
+            open_trades=open_trades,
+            data={"filled_quantity": target.filled, "broker_status": report.broker_status},
+            **common,
+        )
+    elif next_status != order.status:
+        check_transition(order, next_status)
+        change_order(
+            ctx,
+            order,
+            STATUS_EVENT.get(next_status, EventKind.STATUS_CHANGED),
+            to_status=next_status,
+            data={"broker_status": report.broker_status, "reason": report.reason},
+            **common,
+        )
+    else:
+        note_broker_view(order, report.broker_status, target.reported, now)
+    if target.price is not None:
+        set_price(ctx, order, target.price, by="broker")
+    return list(target.changes)
+
+
+def _can_reactivate(order):
+    if order.side != Side.SELL:
+        return True
+    return active_sell(order.account, order.base_symbol, lock=True) is None
+
+
+def _positive(price):
+    return price is not None and price > 0
+
+
+def _fill_price(order, filled, report):
+    """Price of the newly filled part, from the broker's cumulative average."""
+    if _positive(report.average_price):
+        return remainder_price(order, filled, report.average_price)
+    fallback = report.price or order.price or order.average_price
+    if not fallback:
+        raise ValidationError(f"broker gives no price for the fill of {order.broker_order_id}")
+    return fallback
+
+
+# Orders placed outside the bot -------------------------------------------------------
+
+
+def record_broker_order(ctx, broker_order):
+    """Record a broker order we never registered (source=broker); returns (order, changes).
+
+    One transaction holds the whole story, so a crash leaves all or none of it:
+    for a filled SELL of a symbol with an open trade (a manual sell) the bot's
+    sell order stops being tracked first, keeping one active sell per symbol;
+    the order's fills then move the position; a filled BUY of a symbol in the
+    failed-buy queue (a manual buy) takes the symbol out of the queue.
+    """
+    bo = broker_order
+    changes = []
+    with transaction.atomic(durable=True):
+        if bo.side == Side.SELL and bo.filled_quantity > 0 and _has_open_trade(ctx, bo):
+            bot_sell = active_sell(ctx.account, bo.base_symbol, lock=True)
+            if bot_sell is not None:
+                reason = f"sold manually at the broker (order {bo.order_id})"
+                close(ctx, bot_sell, Status.CANCELLED, reason)
+            changes.append("manual_sell")
+        order = insert_order(ctx, broker_order_fields(ctx, bo))
+        # Registered by the bot since the book was read: follow the broker like any known order.
+        known = order is None
+        if known:
+            order = find_order(ctx, bo.order_id, lock=True)
+            if order is None:
+                raise DuplicateOrder(
+                    f"broker order {bo.order_id}: {bo.base_symbol} already has an active sell order"
+                )
+        if known or order.status in ACTIVE:
+            changes.extend(follow_broker(ctx, order, BrokerReport.of(bo)))
+        if (
+            bo.side == Side.BUY
+            and bo.filled_quantity > 0
+            and failed_orders.resolve(ctx, bo.base_symbol, bo.order_id, manual=True)
+        ):
+            changes.append("manual_buy")
+    return order, changes
+
+
+def _has_open_trade(ctx, broker_order):
+    return (
+        Trade.objects.open().filter(account=ctx.account, symbol=broker_order.base_symbol).exists()
+    )
+
+
+def broker_order_fields(ctx, bo):
+    """Fields of a broker order as first seen: OPEN, or its final state if it never filled."""
+    price, trigger = on_tick(bo.price), on_tick(bo.trigger_price)
+    order_type = bo.order_type
+    if price is None and order_type in (OrderType.LIMIT, OrderType.SL):
+        order_type = OrderType.MARKET  # the book shows no usable limit price
+    product = str(bo.raw.get("prod", "")).upper()
+    fields = order_fields(
+        ctx,
+        bo.side,
+        bo.symbol,
+        bo.order_id,
+        price,
+        bo.quantity,
+        exchange=bo.exchange,
+        order_type=order_type,
+        variety=bo.variety,
+        product=product if product in Product.values else Product.CNC,
+        trigger_price=trigger,
+        placed_at=bo.placed_at,
+    )
+    fields["status"] = Status.OPEN
+    fields["broker_status"] = bo.broker_status[:64]
+    if bo.filled_quantity == 0 and bo.status in (Status.CANCELLED, Status.REJECTED):
+        fields.update(status=bo.status, status_reason=bo.reason, closed_at=fields["updated_at"])
+    return fields
+
+
+# The sync's bookkeeping ----------------------------------------------------------------
+
+
+def mark_synced(order_pks, at=None):
+    """Stamp orders seen unchanged in the broker's book: one UPDATE per chunk.
+
+    Bookkeeping only, so no event and no version bump: a sync that changes
+    nothing must not make every ETag the bot holds stale.
+    """
+    at = at or timezone.now()
+    pks = list(order_pks)
+    with transaction.atomic(durable=True):
+        for start in range(0, len(pks), 500):
+            Order.objects.filter(pk__in=pks[start : start + 500]).update(
+                last_synced_at=at, missing_count=0
+            )
+
+
+def mark_missing(ctx, order_pks, threshold):
+    """Count one more miss for orders absent from the book; flag them at `threshold`."""
+    flagged = []
+    with transaction.atomic(durable=True):
+        for order in lock_orders(order_pks).values():
+            if order.status not in ACTIVE:
+                continue
+            count = order.missing_count + 1
+            kind = EventKind.FLAGGED if count == threshold else EventKind.MISSING
+            change_order(ctx, order, kind, data={"missing_count": count}, missing_count=count)
+            if count >= threshold:
+                flagged.append(order)
+    return flagged

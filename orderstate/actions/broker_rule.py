@@ -1,0 +1,122 @@
+"""The broker rule: what one report of the broker asks of one local order. A pure function.
+
+The sync sorts the book with it, its dry run predicts with it, and the broker
+actions apply it, so what a dry run promises is what the sync does.
+
+The broker is the authority on fills: filled quantity never goes down, and more
+filled quantity on an order we closed ourselves (the bot or an operator cancelled
+it while it filled at the exchange) is a late fill, applied all the same.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from orderstate.errors import ValidationError
+from orderstate.money import on_tick
+from orderstate.states import ACTIVE, TERMINAL, Status
+from orderstate.validation import parse_quantity
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerReport:
+    """What the rule takes from one row of the broker's book."""
+
+    status: Status | None  # None: a status text we do not know
+    filled_quantity: int
+    average_price: Decimal | None = None
+    price: Decimal | None = None  # the order's limit price at the broker, on the tick
+    broker_status: str = ""
+    reason: str = ""
+
+    @classmethod
+    def of(cls, broker_order):
+        """The report of a `brokers.base.BrokerOrder`."""
+        return cls(
+            status=broker_order.status,
+            filled_quantity=broker_order.filled_quantity,
+            average_price=broker_order.average_price,
+            price=on_tick(broker_order.price),
+            broker_status=broker_order.broker_status,
+            reason=broker_order.reason,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerTarget:
+    """The state a report asks for, and the names of the changes that makes (sync stats)."""
+
+    status: Status | None  # None: unknown broker status, only its text is noted
+    filled: int  # filled quantity to reach: never fewer than ours
+    reported: int  # the broker's own figure: never fewer than it reported before
+    late_fill: bool
+    price: Decimal | None  # a new limit price, or None when the price stays
+    changes: tuple[str, ...]
+    text_changed: bool  # the broker's raw status text differs from the one we noted
+
+    @property
+    def is_noop(self):
+        """Nothing to write: no change, and the broker's words are the ones we noted."""
+        return not self.changes and not self.text_changed
+
+
+def broker_target(order, report):
+    """The target for `order` (a model or any row with its fields) under `report`.
+
+    Raises ValidationError when the broker reports more filled than ordered.
+    """
+    filled = parse_quantity(report.filled_quantity, "filled_quantity", allow_zero=True)
+    status = report.status
+    if status == Status.EXECUTED:
+        filled = order.quantity
+    if filled > order.quantity:
+        raise ValidationError(
+            f"broker reports {filled} filled of {order.quantity} for {order.broker_order_id}"
+        )
+    reported = max(filled, order.broker_filled_quantity)
+    filled = max(filled, order.filled_quantity)
+    late = order.status in TERMINAL and filled > order.filled_quantity
+    if status in ACTIVE:
+        status = _active_status(order, status, filled)
+    price = None
+    if status in ACTIVE and report.price is not None and report.price != order.price:
+        price = report.price
+    changes = _change_names(order, status, filled, late, price)
+    return BrokerTarget(
+        status=status,
+        filled=filled,
+        reported=reported,
+        late_fill=late,
+        price=None if late else price,
+        changes=changes,
+        text_changed=report.broker_status != order.broker_status,
+    )
+
+
+def _active_status(order, status, filled):
+    """The status an order the broker still works should have, given its fills.
+
+    A PENDING order stays PENDING on a PENDING report and opens on any other;
+    an order never moves back from OPEN or PARTIALLY_FILLED on words alone.
+    """
+    if filled == order.quantity:
+        return Status.EXECUTED
+    if filled > 0:
+        return Status.PARTIALLY_FILLED
+    if order.status == Status.PENDING:
+        return status if status in (Status.PENDING, Status.OPEN) else Status.OPEN
+    return Status.OPEN if order.status == Status.OPEN else order.status
+
+
+def _change_names(order, status, filled, late, price):
+    if order.status == Status.EXECUTED or (order.status in TERMINAL and not late):
+        return ()
+    if status is None:
+        return ("unknown_status",)
+    if late:
+        return ("late_fill",)
+    changes = []
+    if status != order.status or filled != order.filled_quantity:
+        changes.append(status.lower())
+    if price is not None:
+        changes.append("price_updated")
+    return tuple(changes)

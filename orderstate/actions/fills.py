@@ -1,0 +1,169 @@
+"""Fills and executions: what the bot saw fill, and the step every fill shares.
+
+`apply_fill` is that step: the order's filled quantity, average and status, its
+position, and the events, inside the caller's transaction on a locked order.
+The bot's fills and the broker's cumulative figure (applied by the sync) are two
+views of the same executions, so an order's filled quantity is the larger of
+the two totals, never their sum.
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from orderstate.actions import positions
+from orderstate.actions.base import (
+    active_sell,
+    change_order,
+    check_transition,
+    get_order,
+)
+from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
+from orderstate.models import EventKind
+from orderstate.money import AVERAGE_PLACES, weighted_average
+from orderstate.states import Status
+from orderstate.validation import parse_order_id, parse_price, parse_quantity, parse_symbol
+
+
+def mark_executed(ctx, symbol, order_id, execution_price, execution_qty=None):
+    """Mark the whole order executed at `execution_price` (its average price).
+
+    `order_id=None` means the symbol's active sell order, as the old engine kept
+    one per symbol. Repeating the same execution is a no-op.
+    """
+    base = parse_symbol(symbol)[1]
+    price = parse_price(execution_price, "execution_price", places=4)
+    with transaction.atomic(durable=True):
+        if order_id is None:
+            order = active_sell(ctx.account, base, lock=True)
+            if order is None:
+                raise OrderNotFound(f"no active sell order for {base}")
+        else:
+            order = get_order(ctx, order_id, lock=True)
+        if order.base_symbol != base:
+            raise ValidationError(
+                f"symbol: order {order.broker_order_id} is for {order.base_symbol}, not {base}",
+                fields={"symbol": [f"order is for {order.base_symbol}"]},
+            )
+        qty = order.quantity if execution_qty is None else parse_quantity(execution_qty)
+        if qty != order.quantity:
+            raise ValidationError(
+                f"execution_qty: {qty} is not the order quantity {order.quantity}; "
+                "record a partial execution with record_fill",
+                fields={"execution_qty": [f"must equal {order.quantity}"]},
+            )
+        if order.status == Status.EXECUTED:
+            if order.average_price == price:
+                return order
+            raise InvalidTransition(
+                f"order {order.broker_order_id} was already executed at "
+                f"{order.average_price}, not {price}"
+            )
+        check_transition(order, Status.EXECUTED)
+        apply_fill(
+            ctx,
+            order,
+            order.remaining_quantity,
+            remainder_price(order, order.quantity, price),
+            kind=EventKind.EXECUTED,
+            average=price,
+            data={"execution_price": str(price), "execution_qty": qty},
+        )
+    return order
+
+
+def record_fill(ctx, order_id, qty, price, fill_id=None):
+    """Add one fill the bot saw; the fill that completes the quantity executes the order.
+
+    A fill the sync already counted is recorded but moves nothing; a repeated
+    fill id is a no-op.
+    """
+    qty = parse_quantity(qty)
+    price = parse_price(price, "price", places=4)
+    fill_id = None if fill_id in (None, "") else parse_order_id(fill_id, "fill_id")
+    # Locked: two fills of one order must not both read the same earlier total.
+    with transaction.atomic(durable=True):
+        order = get_order(ctx, order_id, lock=True)
+        # One query answers both: was this fill seen, and how much was reported before it.
+        seen = {"seen": Count("pk", filter=Q(fill_id=fill_id))} if fill_id is not None else {}
+        earlier = order.fills.aggregate(total=Coalesce(Sum("quantity"), 0), **seen)
+        if earlier.get("seen"):
+            return order
+        if order.status in (Status.CANCELLED, Status.REJECTED):
+            raise InvalidTransition(
+                f"order {order.broker_order_id} is {order.status}; it takes no more fills"
+            )
+        reported = earlier["total"] + qty
+        if reported > order.quantity:
+            raise ValidationError(
+                f"qty: fills reported for order {order.broker_order_id} would total "
+                f"{reported} of {order.quantity}",
+                fields={"qty": [f"at most {order.quantity - reported + qty}"]},
+            )
+        order.fills.create(fill_id=fill_id, quantity=qty, price=price)
+        data = {"fill_id": fill_id, "qty": qty, "price": str(price)}
+        counted = max(reported, order.broker_filled_quantity)
+        if counted > order.filled_quantity:
+            apply_fill(ctx, order, counted - order.filled_quantity, price, data=data)
+        else:
+            change_order(ctx, order, EventKind.FILL, data={**data, "already_counted": True})
+    return order
+
+
+def apply_fill(
+    ctx,
+    order,
+    qty,
+    price,
+    *,
+    kind=EventKind.FILL,
+    to_status=None,
+    average=None,
+    late_fill=False,
+    data=None,
+    open_trades=None,
+    **fields,
+):
+    """Apply `qty` more filled at `price` to a locked order: the order, its position, the events.
+
+    `average` is the broker's average when it gave one (else computed);
+    `open_trades` (a `positions.OpenTrades`) saves a sync batch a query per
+    order; `fields` are further order fields to write with the change.
+    """
+    now = timezone.now()
+    filled = order.filled_quantity + qty
+    if to_status is None:
+        to_status = Status.EXECUTED if filled == order.quantity else Status.PARTIALLY_FILLED
+    if to_status == Status.EXECUTED and filled != order.quantity:
+        raise ValidationError(
+            f"order {order.broker_order_id} cannot execute {filled} of {order.quantity}"
+        )
+    average = average or weighted_average(order.average_price, order.filled_quantity, price, qty)
+    check_transition(order, to_status, late_fill=late_fill)
+    change = positions.apply_fill(order, qty, price, now, open_trades)
+    change_order(
+        ctx,
+        order,
+        kind,
+        to_status=to_status,
+        data=data,
+        late_fill=late_fill,
+        then=[change.event()] if change else (),
+        filled_quantity=filled,
+        average_price=Decimal(average).quantize(AVERAGE_PLACES),
+        trade=change.trade if change else order.trade,
+        **fields,
+    )
+
+
+def remainder_price(order, filled, average):
+    """Price of the fills after `order.filled_quantity` that make `average` over `filled`."""
+    new = filled - order.filled_quantity
+    if new <= 0 or not order.filled_quantity:
+        return average
+    value = average * filled - (order.average_price or 0) * order.filled_quantity
+    price = (value / new).quantize(AVERAGE_PLACES)
+    return price if price > 0 else average
