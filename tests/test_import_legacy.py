@@ -14,8 +14,8 @@ from django.utils import timezone
 from orderstate.actions import imports
 from orderstate.errors import DuplicateOrder, ValidationError
 from orderstate.legacy.importer import Progress
-from orderstate.legacy.records import IST
 from orderstate.manager import OrderStateManager
+from orderstate.market import IST
 from orderstate.models import EventKind, FailedOrder, Order, OrderEvent, Trade
 
 FIXTURES = Path(__file__).parent / "fixtures" / "legacy"

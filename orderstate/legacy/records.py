@@ -8,21 +8,18 @@ touches the database.
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
+from decimal import Decimal
 
-from orderstate.brokers.kotak_status import from_broker_status
-from orderstate.errors import ValidationError
+from orderstate.legacy import fields
+from orderstate.legacy.fields import RecordError
 from orderstate.models import FailedOrderStatus, OrderType, Side, TradeStatus, Variety
+from orderstate.money import to_paise
 from orderstate.states import ACTIVE, Status
-from orderstate.validation import parse_order_id, parse_quantity, parse_symbol
+from orderstate.validation import parse_symbol
 
-IST = ZoneInfo("Asia/Kolkata")
-FLOAT_NOISE = Decimal("0.000001")
-# Kotak Neo's words for order types and varieties, as some bot versions stored them.
-BROKER_WORDS = {"MKT": "MARKET", "L": "LIMIT", "LMT": "LIMIT", "SL-L": "SL", "NORMAL": "REGULAR"}
-BROKER_TIME_FORMATS = ("%d-%b-%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S")
-
+PENDING_FILE = "pending_orders.json"
+HISTORY_FILE = "trades_history.json"
+ACTIVE_FILE = "active_sell_orders.json"
 ORDER_FIELDS = {
     "order_id", "symbol", "ticker", "qty", "order_type", "variety", "price", "placed_at",
     "last_status_check", "status", "rejection_reason", "executed_qty", "side",
@@ -39,10 +36,6 @@ ACTIVE_FIELDS = {
     "order_id", "target_price", "qty", "symbol", "ticker", "base_symbol", "status",
     "filled_qty", "placed_at",
 }  # fmt: skip
-
-
-class RecordError(ValueError):
-    """One record that cannot be imported; the message is the reason."""
 
 
 @dataclass
@@ -121,154 +114,6 @@ class FailedRecord:
     metadata: dict
 
 
-# Field parsing -------------------------------------------------------------------
-
-
-def _text(value):
-    return "" if value is None else str(value).strip()
-
-
-def _decimal(value, name, places, notes_out):
-    """A positive Decimal rounded to `places`; float noise is rounded silently, more with a note."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise RecordError(f"{name}: {value!r} is not a number")
-    try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise RecordError(f"{name}: {value!r} is not a number") from None
-    if not number.is_finite():
-        raise RecordError(f"{name}: {value!r} is not a finite number")
-    if number <= 0:
-        raise RecordError(f"{name}: must be greater than zero, not {number}")
-    step = Decimal(1).scaleb(-places)
-    rounded = number.quantize(step, rounding=ROUND_HALF_UP)
-    if abs(number - rounded) > FLOAT_NOISE:
-        notes_out.append(f"{name} {number} rounded to {rounded}")
-    return rounded
-
-
-def _money(value, name):
-    """A signed amount (P&L) in rupees and paise."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise RecordError(f"{name}: {value!r} is not a number") from None
-    if isinstance(value, bool) or not number.is_finite():
-        raise RecordError(f"{name}: {value!r} is not a finite number")
-    return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def _time(value, name):
-    """Aware datetime; the old files wrote naive ISO text in IST (or the broker's format)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        raise RecordError(f"{name}: {value!r} is not an ISO date-time")
-    moment = _parse_time(value.strip())
-    if moment is None:
-        raise RecordError(f"{name}: {value!r} is not an ISO date-time")
-    return moment.replace(tzinfo=IST) if moment.tzinfo is None else moment
-
-
-def _parse_time(text):
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    for layout in BROKER_TIME_FORMATS:
-        try:
-            return datetime.strptime(text, layout)
-        except ValueError:
-            continue
-    return None
-
-
-def _is_zero(value):
-    """The old bot wrote 0 for "no price" on market orders and unknown closes."""
-    try:
-        return not isinstance(value, bool) and Decimal(str(value).strip()) == 0
-    except (InvalidOperation, ValueError):
-        return False
-
-
-def _optional_price(record, key, notes, metadata):
-    """A price, or None for null or 0 (kept in metadata so the export writes 0 back)."""
-    value = record.get(key)
-    if _is_zero(value):
-        notes.append(f"{key} {value} read as no {key}")
-        metadata[key] = _json_ready(value)
-        return None
-    return _decimal(value, key, 2, notes)
-
-
-def _quantity(value, name, *, allow_zero=False):
-    if value is None:
-        raise RecordError(f"{name}: missing")
-    try:
-        return parse_quantity(value, name, allow_zero=allow_zero)
-    except ValidationError as exc:
-        raise RecordError(exc.detail) from None
-
-
-def _symbol(value, name="symbol"):
-    try:
-        return parse_symbol(value, name)
-    except ValidationError as exc:
-        raise RecordError(exc.detail) from None
-
-
-def _order_id(value, name="order_id"):
-    try:
-        return parse_order_id(value, name)
-    except ValidationError as exc:
-        raise RecordError(exc.detail) from None
-
-
-def _status(value, notes_out):
-    text = _text(value)
-    if not text:
-        raise RecordError("status: missing")
-    if text.upper() in Status.values:
-        return Status(text.upper())
-    mapped = from_broker_status(text)
-    if mapped is None:
-        raise RecordError(f"status: unknown status {value!r}")
-    notes_out.append(f"status {value!r} read as {mapped}")
-    return mapped
-
-
-def _choice(value, choices, name, default, notes_out):
-    text = _text(value).upper()
-    if not text:
-        notes_out.append(f"{name} missing, taken as {default}")
-        return default
-    if text in BROKER_WORDS and BROKER_WORDS[text] in choices.values:
-        notes_out.append(f"{name} {value!r} read as {BROKER_WORDS[text]}")
-        return BROKER_WORDS[text]
-    if text not in choices.values:
-        raise RecordError(f"{name}: {value!r} is not one of {', '.join(choices.values)}")
-    return text
-
-
-def _extras(record, known):
-    return {key: value for key, value in record.items() if key not in known}
-
-
-def _json_ready(value):
-    """Decimals parsed from the file back to JSON numbers for metadata."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dict):
-        return {key: _json_ready(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_ready(item) for item in value]
-    return value
-
-
 # Records -------------------------------------------------------------------------
 
 
@@ -276,18 +121,20 @@ def parse_order(record, file, index):
     if not isinstance(record, dict):
         raise RecordError(f"not an object but {type(record).__name__}")
     notes = []
-    order_id = _order_id(record.get("order_id"))
-    trading, _base = _symbol(record.get("symbol"))
-    quantity = _quantity(record.get("qty"), "qty")
-    metadata = _json_ready(_extras(record, ORDER_FIELDS))
-    price = _optional_price(record, "price", notes, metadata)
+    order_id = fields.order_id(record.get("order_id"))
+    trading, _base = fields.symbol(record.get("symbol"))
+    quantity = fields.quantity(record.get("qty"), "qty")
+    metadata = fields.json_ready(fields.extras(record, ORDER_FIELDS))
+    price = fields.optional_price(record, "price", notes, metadata)
     default_type = OrderType.MARKET if price is None else OrderType.LIMIT
-    order_type = _choice(record.get("order_type"), OrderType, "order_type", default_type, notes)
+    order_type = fields.choice(
+        record.get("order_type"), OrderType, "order_type", default_type, notes
+    )
     if price is None and order_type in (OrderType.LIMIT, OrderType.SL):
         raise RecordError(f"price: a {order_type} order needs a price, got null")
-    variety = _choice(record.get("variety"), Variety, "variety", Variety.REGULAR, notes)
-    status = _status(record.get("status"), notes)
-    filled = _quantity(record.get("executed_qty") or 0, "executed_qty", allow_zero=True)
+    variety = fields.choice(record.get("variety"), Variety, "variety", Variety.REGULAR, notes)
+    status = fields.status(record.get("status"), notes)
+    filled = fields.quantity(record.get("executed_qty") or 0, "executed_qty", allow_zero=True)
     if filled > quantity:
         raise RecordError(f"executed_qty: {filled} is more than qty {quantity}")
     if status == Status.EXECUTED and filled != quantity:
@@ -301,14 +148,14 @@ def parse_order(record, file, index):
     if status in (Status.PENDING, Status.OPEN) and filled:
         notes.append(f"{status} with executed_qty {filled}: taken as PARTIALLY_FILLED")
         status = Status.PARTIALLY_FILLED
-    placed_at = _time(record.get("placed_at"), "placed_at")
-    last_check = _time(record.get("last_status_check"), "last_status_check")
+    placed_at = fields.moment(record.get("placed_at"), "placed_at")
+    last_check = fields.moment(record.get("last_status_check"), "last_status_check")
     if placed_at is None:
         if last_check is None:
             raise RecordError("placed_at: missing")
         notes.append("placed_at missing, taken from last_status_check")
         placed_at = last_check
-    side = _text(record.get("side")).upper() or None
+    side = fields.clean_text(record.get("side")).upper() or None
     if side is not None and side not in Side.values:
         raise RecordError(f"side: {record.get('side')!r} is not BUY or SELL")
     order = OrderRecord(
@@ -316,14 +163,14 @@ def parse_order(record, file, index):
         index=index,
         order_id=order_id,
         symbol=trading,
-        ticker=_text(record.get("ticker"))[:40],
+        ticker=fields.clean_text(record.get("ticker"))[:40],
         quantity=quantity,
         price=price,
         order_type=order_type,
         variety=variety,
         status=status,
         filled_quantity=filled,
-        status_reason=_text(record.get("rejection_reason")),
+        status_reason=fields.clean_text(record.get("rejection_reason")),
         placed_at=placed_at,
         last_synced_at=last_check,
         metadata=metadata,
@@ -338,50 +185,52 @@ def parse_trade(record, file, index):
         raise RecordError(f"not an object but {type(record).__name__}")
     notes = []
     raw_symbol = record.get("symbol") or record.get("placed_symbol") or record.get("ticker")
-    _trading, base = _symbol(raw_symbol)
-    quantity = _quantity(record.get("qty"), "qty")
-    entry_price = _decimal(record.get("entry_price"), "entry_price", 4, notes)
+    _trading, base = fields.symbol(raw_symbol)
+    quantity = fields.quantity(record.get("qty"), "qty")
+    entry_price = fields.decimal(record.get("entry_price"), "entry_price", 4, notes)
     if entry_price is None:
         raise RecordError("entry_price: missing or null")
-    entry_time = _time(record.get("entry_time"), "entry_time")
+    entry_time = fields.moment(record.get("entry_time"), "entry_time")
     if entry_time is None:
         raise RecordError("entry_time: missing")
-    exit_price = _decimal(record.get("exit_price"), "exit_price", 4, notes)
-    exit_time = _time(record.get("exit_time"), "exit_time")
-    status_text = _text(record.get("status")).lower()
+    exit_price = fields.decimal(record.get("exit_price"), "exit_price", 4, notes)
+    exit_time = fields.moment(record.get("exit_time"), "exit_time")
+    status_text = fields.clean_text(record.get("status")).lower()
     if not status_text:
         status_text = "closed" if exit_price is not None else "open"
         notes.append(f"status missing, taken as {status_text}")
     if status_text not in ("open", "closed"):
         raise RecordError(f"status: unknown trade status {record.get('status')!r}")
     status = TradeStatus.CLOSED if status_text == "closed" else TradeStatus.OPEN
-    pnl = _money(record.get("pnl"), "pnl")
+    pnl = fields.money(record.get("pnl"), "pnl")
     if status == TradeStatus.CLOSED:
         if exit_price is None:
             raise RecordError("closed trade without exit_price")
         if pnl is None:
-            pnl = ((exit_price - entry_price) * quantity).quantize(Decimal("0.01"))
+            pnl = to_paise((exit_price - entry_price) * quantity)
             notes.append(f"pnl missing, computed as {pnl}")
-    metadata = _json_ready(_extras(record, TRADE_FIELDS))
+    metadata = fields.json_ready(fields.extras(record, TRADE_FIELDS))
     entry_id = record.get("order_id")
     exit_id = record.get("sell_order_id")
     trade = TradeRecord(
         file=file,
         index=index,
         symbol=base,
-        ticker=_text(record.get("ticker"))[:40],
+        ticker=fields.clean_text(record.get("ticker"))[:40],
         quantity=quantity,
         entry_price=entry_price,
         entry_time=entry_time,
         status=status,
         exit_price=exit_price if status == TradeStatus.CLOSED else None,
         exit_time=exit_time if status == TradeStatus.CLOSED else None,
-        exit_reason=_text(record.get("exit_reason"))[:200],
+        exit_reason=fields.clean_text(record.get("exit_reason"))[:200],
         realised_pnl=pnl if status == TradeStatus.CLOSED else None,
         metadata=metadata,
-        entry_order_id=_order_id(entry_id) if entry_id not in (None, "") else None,
-        exit_order_id=_order_id(exit_id, "sell_order_id") if exit_id not in (None, "") else None,
-        raw=_json_ready(record),
+        entry_order_id=fields.order_id(entry_id) if entry_id not in (None, "") else None,
+        exit_order_id=fields.order_id(exit_id, "sell_order_id")
+        if exit_id not in (None, "")
+        else None,
+        raw=fields.json_ready(record),
     )
     return trade, notes
 
@@ -390,26 +239,26 @@ def parse_failed(record, file, index):
     if not isinstance(record, dict):
         raise RecordError(f"not an object but {type(record).__name__}")
     notes = []
-    trading, _base = _symbol(record.get("symbol") or record.get("ticker"))
-    first_failed_at = _time(record.get("first_failed_at"), "first_failed_at")
+    trading, _base = fields.symbol(record.get("symbol") or record.get("ticker"))
+    first_failed_at = fields.moment(record.get("first_failed_at"), "first_failed_at")
     if first_failed_at is None:
         raise RecordError("first_failed_at: missing (the old bot never retried such an entry)")
-    status = _text(record.get("status")).upper() or FailedOrderStatus.WAITING
+    status = fields.clean_text(record.get("status")).upper() or FailedOrderStatus.WAITING
     if status not in FailedOrderStatus.values:
         raise RecordError(f"status: unknown failed-order status {record.get('status')!r}")
-    metadata = _json_ready(_extras(record, FAILED_FIELDS))
-    close = _optional_price(record, "close", notes, metadata)
+    metadata = fields.json_ready(fields.extras(record, FAILED_FIELDS))
+    close = fields.optional_price(record, "close", notes, metadata)
     failed = FailedRecord(
         file=file,
         index=index,
         symbol=trading,
-        ticker=_text(record.get("ticker"))[:40],
-        quantity=_quantity(record.get("qty"), "qty"),
+        ticker=fields.clean_text(record.get("ticker"))[:40],
+        quantity=fields.quantity(record.get("qty"), "qty"),
         close=close,
-        reason=_text(record.get("reason"))[:2000],
+        reason=fields.clean_text(record.get("reason"))[:2000],
         first_failed_at=first_failed_at,
-        retry_count=_quantity(record.get("retry_count") or 0, "retry_count", allow_zero=True),
-        last_retry_at=_time(record.get("last_retry_attempt"), "last_retry_attempt"),
+        retry_count=fields.quantity(record.get("retry_count") or 0, "retry_count", allow_zero=True),
+        last_retry_at=fields.moment(record.get("last_retry_attempt"), "last_retry_attempt"),
         status=status,
         metadata=metadata,
     )
@@ -421,29 +270,29 @@ def parse_active(record, file, base_key):
     if not isinstance(record, dict):
         raise RecordError(f"not an object but {type(record).__name__}")
     notes = []
-    order_id = _order_id(record.get("order_id"))
-    trading, base = _symbol(record.get("symbol") or base_key)
-    if base != _symbol(base_key, "key")[1]:
+    order_id = fields.order_id(record.get("order_id"))
+    trading, base = fields.symbol(record.get("symbol") or base_key)
+    if base != fields.symbol(base_key, "key")[1]:
         raise RecordError(f"symbol {trading} does not match its key {base_key}")
-    price = _decimal(record.get("target_price"), "target_price", 2, notes)
+    price = fields.decimal(record.get("target_price"), "target_price", 2, notes)
     if price is None:
         raise RecordError("target_price: missing or null")
-    status = _status(record.get("status") or Status.OPEN, notes)
+    status = fields.status(record.get("status") or Status.OPEN, notes)
     if status not in ACTIVE:
         raise RecordError(f"status {status} is not active")
-    quantity = _quantity(record.get("qty"), "qty")
-    filled = _quantity(record.get("filled_qty") or 0, "filled_qty", allow_zero=True)
+    quantity = fields.quantity(record.get("qty"), "qty")
+    filled = fields.quantity(record.get("filled_qty") or 0, "filled_qty", allow_zero=True)
     if filled >= quantity:
         raise RecordError(f"filled_qty {filled} leaves nothing of qty {quantity} to sell")
     if filled and status != Status.PARTIALLY_FILLED:
         status = Status.PARTIALLY_FILLED
-    placed_at = _time(record.get("placed_at"), "placed_at")
+    placed_at = fields.moment(record.get("placed_at"), "placed_at")
     order = OrderRecord(
         file=file,
         index=base_key,
         order_id=order_id,
         symbol=trading,
-        ticker=_text(record.get("ticker"))[:40],
+        ticker=fields.clean_text(record.get("ticker"))[:40],
         quantity=quantity,
         price=price,
         order_type=OrderType.LIMIT,
@@ -453,7 +302,7 @@ def parse_active(record, file, base_key):
         status_reason="",
         placed_at=placed_at,
         last_synced_at=None,
-        metadata=_json_ready(_extras(record, ACTIVE_FIELDS)),
+        metadata=fields.json_ready(fields.extras(record, ACTIVE_FIELDS)),
         side=Side.SELL,
         side_reason="active_sell_orders.json",
     )

@@ -1,43 +1,24 @@
-"""HTTP client for the bot, with `OrderStateManager`'s method names and return shapes.
+"""`OrderStateClient`: the manager's method names over HTTP, with retries where safe."""
 
-An existing bot swaps one constructor:
-
-    state = OrderStateClient("http://127.0.0.1:8000", token)   # was OrderStateManager()
-
-Reads return the manager's legacy dicts (numbers as floats, times as naive IST
-text). Writes that the manager answers with an `Order` model return a
-`RemoteOrder`: a read-only object with the same attribute names (money as
-`Decimal`, times as aware `datetime`). Errors are the manager's own classes
-from `orderstate.errors`, chosen by the JSON `code` of a 4xx answer; failures
-of the transport or the server raise `ServiceUnavailable`.
-
-Calls that are safe to repeat (reads, registration, execution, cancel, price
-change, a fill with a `fill_id`) are retried on connection errors, 429 and
-502-504 with bounded exponential backoff and jitter. Other calls are retried only when
-the request provably never reached the server (connect errors).
-
-Needs only `httpx` and the Django-free `orderstate.errors` and `orderstate.validation`.
-"""
-
-import math
 import random
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from urllib.parse import quote
 
 import httpx
 
 from orderstate import market
-from orderstate.errors import (
-    ERRORS_BY_CODE,
-    InvalidTransition,
-    OrderNotFound,
-    OrderStateError,
-    StaleVersion,
-    ValidationError,
+from orderstate.client.errors import ServiceUnavailable, result
+from orderstate.client.remote import (
+    ACTIVE_STATUSES,
+    RemoteOrder,
+    failed_order_shape,
+    json_value,
+    pending_order_shape,
+    trade_shape,
+    when,
 )
+from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
 from orderstate.validation import (
     default_order_type,
     parse_metadata,
@@ -48,207 +29,8 @@ from orderstate.validation import (
 )
 
 API_PREFIX = "/api/v1/"
-ACTIVE_STATUSES = ("PARTIALLY_FILLED", "OPEN", "PENDING")
 CLOSING_STATUSES = ("CANCELLED", "REJECTED")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-
-
-class ApiError(OrderStateError):
-    """An answer the manager has no class for (401, 403, 405, 415, other 4xx)."""
-
-    code = "api_error"
-
-    def __init__(self, detail, *, fields=None, status_code=None):
-        super().__init__(detail, fields=fields)
-        self.status_code = status_code
-
-
-class NotAuthenticated(ApiError):
-    code = "not_authenticated"
-    http_status = 401
-
-
-class PermissionDenied(ApiError):
-    code = "permission_denied"
-    http_status = 403
-
-
-class Throttled(ApiError):
-    code = "throttled"
-    http_status = 429
-
-
-class ServiceUnavailable(ApiError, ConnectionError):
-    """The server could not be reached or answered 5xx after the retries."""
-
-    code = "service_unavailable"
-    http_status = 503
-
-
-ERRORS_BY_STATUS = {
-    400: ValidationError,
-    401: NotAuthenticated,
-    403: PermissionDenied,
-    404: OrderNotFound,
-    412: StaleVersion,
-    429: Throttled,
-}
-CLIENT_ERRORS_BY_CODE = {
-    **ERRORS_BY_CODE,
-    "not_authenticated": NotAuthenticated,
-    "authentication_failed": NotAuthenticated,
-    "permission_denied": PermissionDenied,
-    "throttled": Throttled,
-}
-
-
-def _decimal(value):
-    return None if value is None else Decimal(str(value))
-
-
-def _when(value):
-    return None if not value else datetime.fromisoformat(value)
-
-
-@dataclass(frozen=True)
-class RemoteOrder:
-    """An order as the API returned it; the attribute names of `orderstate.models.Order`."""
-
-    broker_order_id: str
-    symbol: str
-    base_symbol: str
-    side: str
-    status: str
-    quantity: int
-    filled_quantity: int = 0
-    price: Decimal | None = None
-    trigger_price: Decimal | None = None
-    average_price: Decimal | None = None
-    account: str = "default"
-    trade: int | None = None
-    ticker: str = ""
-    exchange: str = ""
-    order_type: str = ""
-    variety: str = ""
-    product: str = ""
-    status_reason: str = ""
-    broker_status: str = ""
-    version: int = 1
-    placed_at: datetime | None = None
-    updated_at: datetime | None = None
-    closed_at: datetime | None = None
-    last_synced_at: datetime | None = None
-    missing_count: int = 0
-    source: str = ""
-    metadata: dict = field(default_factory=dict)
-    raw: dict = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data):
-        known = {name for name in cls.__dataclass_fields__ if name != "raw"}
-        values = {name: data[name] for name in known if data.get(name) is not None}
-        for name in ("price", "trigger_price", "average_price"):
-            values[name] = _decimal(data.get(name))
-        for name in ("placed_at", "updated_at", "closed_at", "last_synced_at"):
-            values[name] = _when(data.get(name))
-        return cls(**values, raw=dict(data))
-
-    @property
-    def is_active(self):
-        return self.status in ACTIVE_STATUSES
-
-    @property
-    def remaining_quantity(self):
-        return self.quantity - self.filled_quantity
-
-
-def legacy_time(text):
-    """An API time as the old files stored times (see `orderstate.market.legacy_time`)."""
-    return market.legacy_time(_when(text))
-
-
-def _float(value):
-    return None if value is None else float(value)
-
-
-def pending_order_shape(order):
-    """An API order as the old tracker's `pending_orders.json` entry (as `shapes.pending_order`)."""
-    metadata = order.get("metadata") or {}
-    return {
-        **metadata,
-        "order_id": order["broker_order_id"],
-        "symbol": order["symbol"],
-        "ticker": order.get("ticker", ""),
-        "side": order["side"],
-        "qty": order["quantity"],
-        "order_type": order.get("order_type"),
-        "variety": order.get("variety"),
-        "price": _float(order.get("price")),
-        "placed_at": legacy_time(order.get("placed_at")),
-        "last_status_check": legacy_time(order.get("last_synced_at")),
-        "status": order["status"],
-        "rejection_reason": order.get("status_reason") or None,
-        "check_count": metadata.get("check_count", 0),
-        "executed_qty": order.get("filled_quantity", 0),
-    }
-
-
-def trade_shape(trade):
-    """An API trade as an entry of the old `trades` list (as `shapes.trade`)."""
-    metadata = trade.get("metadata") or {}
-    status = (trade.get("status") or "").upper()
-    shape = {
-        **metadata,
-        "symbol": trade["symbol"],
-        "placed_symbol": trade.get("entry_symbol") or metadata.get("placed_symbol"),
-        "ticker": trade.get("ticker", ""),
-        "entry_price": _float(trade.get("entry_price")),
-        "entry_time": legacy_time(trade.get("entry_time")),
-        "qty": trade["quantity"],
-        "status": status.lower(),
-        "order_id": trade.get("entry_order") or metadata.get("order_id"),
-    }
-    if status == "CLOSED":
-        pnl = _decimal(trade.get("realised_pnl")) or Decimal(0)
-        cost = _decimal(trade["entry_price"]) * trade["quantity"]
-        shape.update(
-            exit_price=_float(trade.get("exit_price")),
-            exit_time=legacy_time(trade.get("exit_time")),
-            exit_reason=trade.get("exit_reason") or None,
-            sell_order_id=trade.get("exit_order") or metadata.get("sell_order_id"),
-            pnl=float(pnl),
-            pnl_pct=round(float(pnl / cost * 100), 2) if cost else 0.0,
-        )
-    return shape
-
-
-def failed_order_shape(entry):
-    """An API failed-order entry as the old `failed_orders` list held it."""
-    return {
-        **(entry.get("metadata") or {}),
-        "symbol": entry.get("trading_symbol") or entry["symbol"],
-        "ticker": entry.get("ticker", ""),
-        "qty": entry["quantity"],
-        "close": _float(entry.get("reference_price")),
-        "reason": entry.get("reason", ""),
-        "first_failed_at": legacy_time(entry.get("first_failed_at")),
-        "retry_count": entry.get("retry_count", 0),
-        "last_retry_attempt": legacy_time(entry.get("last_retry_at")),
-        "status": entry.get("status"),
-    }
-
-
-def _json_value(value):
-    """Money as text, so no float rounding happens between the bot and the database."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValidationError(f"not a finite number: {value!r}")
-        return repr(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 class OrderStateClient:
@@ -324,7 +106,7 @@ class OrderStateClient:
             "price": None if price is None else str(parse_price(price, "price")),
             "quantity": parse_quantity(qty),
             "ticker": ticker or "",
-            **{name: _json_value(value) for name, value in options.items()},
+            **{name: json_value(value) for name, value in options.items()},
         }
         metadata = {**extra, **(metadata or {})}
         if metadata:
@@ -425,13 +207,13 @@ class OrderStateClient:
             statuses = list(status_filter)
         params = {"status": ",".join(str(s).strip().upper() for s in statuses)}
         orders = self._all_pages("orders/", params)
-        orders.sort(key=lambda order: (_when(order.get("placed_at")), order["broker_order_id"]))
+        orders.sort(key=lambda order: (when(order.get("placed_at")), order["broker_order_id"]))
         return [pending_order_shape(order) for order in orders]
 
     def get_trade_history(self):
         """{"trades": [...], "failed_orders": [...]} as the old trades_history.json held them."""
         trades = self._all_pages("trades/", {})
-        trades.sort(key=lambda trade: (_when(trade.get("entry_time")), trade.get("id") or 0))
+        trades.sort(key=lambda trade: (when(trade.get("entry_time")), trade.get("id") or 0))
         return {
             "trades": [trade_shape(trade) for trade in trades],
             "failed_orders": [failed_order_shape(entry) for entry in self._waiting_failed_orders()],
@@ -468,7 +250,7 @@ class OrderStateClient:
         entries = [
             entry
             for entry in self._waiting_failed_orders()
-            if entry.get("expires_at") is None or _when(entry["expires_at"]) > now
+            if entry.get("expires_at") is None or when(entry["expires_at"]) > now
         ]
         return [failed_order_shape(entry) for entry in entries]
 
@@ -477,7 +259,7 @@ class OrderStateClient:
         now = now or datetime.now(market.IST)
         count = 0
         for entry in self._waiting_failed_orders():
-            if entry.get("expires_at") is None or _when(entry["expires_at"]) > now:
+            if entry.get("expires_at") is None or when(entry["expires_at"]) > now:
                 continue
             try:
                 self._call("DELETE", f"failed-orders/{int(entry['id'])}/")
@@ -489,7 +271,7 @@ class OrderStateClient:
     def _waiting_failed_orders(self):
         entries = self._all_pages("failed-orders/", {"status": "WAITING"})
         entries = [entry for entry in entries if entry.get("status", "WAITING") == "WAITING"]
-        entries.sort(key=lambda entry: (_when(entry.get("first_failed_at")), entry.get("id") or 0))
+        entries.sort(key=lambda entry: (when(entry.get("first_failed_at")), entry.get("id") or 0))
         return entries
 
     # Broker ----------------------------------------------------------------------
@@ -545,7 +327,7 @@ class OrderStateClient:
                 if not (
                     response.status_code in RETRY_STATUSES and idempotent and attempt < self.retries
                 ):
-                    return _result(response)
+                    return result(response)
                 retry_after = _retry_after(response)
             self._sleep(self._delay(attempt, retry_after))
             attempt += 1
@@ -566,31 +348,3 @@ def _retry_after(response):
         return max(0.0, float(response.headers.get("Retry-After", "")))
     except ValueError:
         return None
-
-
-def _result(response):
-    if response.status_code < 400:
-        return response.json() if response.content else None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    detail = body.get("detail") or response.reason_phrase or f"HTTP {response.status_code}"
-    fields = body.get("fields")
-    if response.status_code >= 500:
-        raise ServiceUnavailable(
-            f"{response.request.method} {response.request.url.path}: "
-            f"HTTP {response.status_code}: {detail}",
-            status_code=response.status_code,
-        )
-    cls = CLIENT_ERRORS_BY_CODE.get(body.get("code")) or ERRORS_BY_STATUS.get(
-        response.status_code, ApiError
-    )
-    if issubclass(cls, ApiError):
-        error = cls(str(detail), fields=fields, status_code=response.status_code)
-    else:
-        error = cls(str(detail), fields=fields)
-        error.status_code = response.status_code
-    raise error
