@@ -5,6 +5,7 @@ the old dict shapes) and delegates to `orderstate.actions`, where every change
 is one locked, audited transaction.
 """
 
+from orderstate import sync
 from orderstate.actions import broker, failed_orders, fills, imports, orders, repairs
 from orderstate.actions.base import Context, active_sell, get_order
 from orderstate.actions.broker_rule import BrokerReport
@@ -132,9 +133,7 @@ class OrderStateManager:
         return broker.mark_missing(self.ctx, order_pks, threshold)
 
     def sync_with_broker(self, orders_api=None, broker_orders=None):
-        from orderstate.sync import sync_with_broker
-
-        return sync_with_broker(self, orders_api=orders_api, broker_orders=broker_orders)
+        return sync.sync_with_broker(self, orders_api=orders_api, broker_orders=broker_orders)
 
     # Reads in the old bot's shapes ---------------------------------------------------
 

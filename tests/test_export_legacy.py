@@ -13,10 +13,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from orderstate.legacy import exporter
+from orderstate.locks import advisory_key, single_instance
 from orderstate.management.commands.export_legacy import LOCK_NAME
 from orderstate.manager import OrderStateManager
 from orderstate.models import InstanceLock
-from orderstate.ops.locks import advisory_key, single_instance
 
 FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
 FILES = ("pending_orders.json", "trades_history.json", "active_sell_orders.json")

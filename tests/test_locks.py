@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from orderstate.locks import advisory_key, single_instance
 from orderstate.models import InstanceLock, SyncOutcome
-from orderstate.ops.locks import advisory_key, single_instance
 from orderstate.sync import run as sync
 
 pytestmark = pytest.mark.django_db

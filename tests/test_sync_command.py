@@ -10,9 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from orderstate.locks import advisory_key, single_instance
 from orderstate.manager import OrderStateManager
 from orderstate.models import Order, OrderEvent, SyncOutcome, SyncRun
-from orderstate.ops.locks import advisory_key, single_instance
 from orderstate.states import Status
 from orderstate.sync import run as sync
 from tests.kotak_book import FIXTURES, book, row

@@ -129,12 +129,8 @@ def run_sync(request):
     }
     if request.method != "POST":
         return _confirm(request, ConfirmForm(), context)
-    runner = getattr(sync, "run_sync", None)
-    if runner is None:
-        messages.error(request, "The broker sync is not installed in this build.")
-        return redirect("dashboard:sync_runs")
     try:
-        run = runner(actor=request.user)
+        run = sync.run_sync(actor=request.user)
     except OrderStateError as exc:
         messages.error(request, f"The sync did not run: {exc.detail}")
         return redirect("dashboard:sync_runs")

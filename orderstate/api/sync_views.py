@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from orderstate import sync
 from orderstate.api import serializers as s
 from orderstate.api.base import ApiMixin
 from orderstate.api.filters import SyncRunFilter
@@ -29,8 +30,6 @@ class SyncView(ApiMixin, APIView):
         responses={200: s.SyncRunSerializer, **errors(400, 401, 403, 405, 415)},
     )
     def post(self, request):
-        from orderstate import sync
-
         data = self.parse(s.SyncRequestSerializer)
         # The sync changes the broker account's orders: a token scoped to another
         # account may not set that off.

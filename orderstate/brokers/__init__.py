@@ -3,13 +3,17 @@
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from orderstate.brokers.kotak import KotakBroker
+from orderstate.brokers.paper import PaperBroker
+from orderstate.brokers.replay import ReplayBroker
+
 BROKER_NAMES = ("paper", "kotak", "replay")
 
 
 def get_broker(name=None, *, file=None):
     """The broker called `name` (default `settings.ORDERSTATE_BROKER`).
 
-    Kotak's SDK is imported only here, when Kotak is chosen: it loads numpy and pandas.
+    Kotak's SDK is imported only at its first login (it loads numpy and pandas).
     A dotted path (`package.module.Class`) names any other broker class, built with
     no arguments: a broker of one's own, or a test's.
     """
@@ -22,16 +26,10 @@ def get_broker(name=None, *, file=None):
         return broker_class()
     name = name.lower()
     if name == "paper":
-        from orderstate.brokers.paper import PaperBroker
-
         return PaperBroker()
     if name == "replay":
-        from orderstate.brokers.replay import ReplayBroker
-
         return ReplayBroker(file or settings.ORDERSTATE_REPLAY_FILE)
     if name == "kotak":
-        from orderstate.brokers.kotak import KotakBroker
-
         return KotakBroker.from_environment()
     choices = ", ".join(BROKER_NAMES)
     raise ValueError(

@@ -16,10 +16,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
-from orderstate.actions.positions import weighted_average
 from orderstate.brokers.base import BrokerOrder, OrderBook
 from orderstate.brokers.kotak_status import from_broker_status
 from orderstate.models import Order, OrderType, PaperOrder, Side, Variety
+from orderstate.money import weighted_average
 from orderstate.states import ACTIVE
 from orderstate.validation import parse_symbol
 

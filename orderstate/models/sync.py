@@ -38,7 +38,7 @@ class SyncRun(models.Model):
 class InstanceLock(models.Model):
     """A named lock row for once-only jobs on databases without advisory locks (SQLite).
 
-    See `orderstate.ops.locks.single_instance`; a row older than its time-to-live is
+    See `orderstate.locks.single_instance`; a row older than its time-to-live is
     taken over, so a crashed holder does not block the job forever.
     """
 

@@ -1,1 +1,1 @@
-"""Running the service: health and metrics endpoints, middleware, locks, log redaction."""
+"""Running the service: health and metrics endpoints, middleware, log redaction."""

@@ -15,8 +15,8 @@ from orderstate.actions.base import Context
 from orderstate.brokers import get_broker
 from orderstate.brokers.base import BrokerUnavailable
 from orderstate.checks import find_problems
+from orderstate.locks import single_instance
 from orderstate.models import EventSource, SyncOutcome, SyncRun
-from orderstate.ops.locks import single_instance
 from orderstate.sync.reconcile import EXTRA_KEYS, STAT_KEYS, Reconciliation, empty_stats
 from orderstate.sync.sources import GivenBook, OrdersApi
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from orderstate.legacy.exporter import export_legacy
-from orderstate.ops.locks import single_instance
+from orderstate.locks import single_instance
 
 LOCK_NAME = "export_legacy"
 
