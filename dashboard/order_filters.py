@@ -5,15 +5,13 @@ form and ignored; it never becomes a 500 or an unbounded query.
 """
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.db.models import Q
 
+from orderstate.market import IST
 from orderstate.models import Side
 from orderstate.states import ACTIVE, Status
-
-IST = ZoneInfo("Asia/Kolkata")
 
 TABS = {
     "active": ("Active", sorted(ACTIVE)),

@@ -7,13 +7,13 @@ only, never over the whole order table, so they stay cheap with 100,000 rows.
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from orderstate.market import IST
 from orderstate.models import (
     FailedOrder,
     Order,
@@ -26,7 +26,6 @@ from orderstate.models import (
 )
 from orderstate.states import ACTIVE, Status
 
-IST = ZoneInfo("Asia/Kolkata")
 WAITING_STATUSES = (Status.PENDING, Status.OPEN)
 
 

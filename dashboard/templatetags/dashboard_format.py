@@ -6,15 +6,15 @@ in IST whatever the server's zone, and ages are short ("3m", "2h 5m").
 
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from django import template
 from django.utils import timezone
 
+from orderstate.market import IST
+from orderstate.money import PAISA
+
 register = template.Library()
 
-IST = ZoneInfo("Asia/Kolkata")
-PAISE = Decimal("0.01")
 MINUS = "-"
 
 
@@ -62,7 +62,7 @@ def inr(value):
     if number is None:
         return "—"
     text = indian_number(abs(number))
-    sign = MINUS if number.quantize(PAISE, rounding=ROUND_HALF_UP) < 0 else ""
+    sign = MINUS if number.quantize(PAISA, rounding=ROUND_HALF_UP) < 0 else ""
     return f"{sign}₹{text}"
 
 

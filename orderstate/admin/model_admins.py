@@ -31,12 +31,18 @@ class ReadOnlyMixin:
 
 
 class ChangedByActions:
-    """A change form whose save calls an action, itself one durable transaction.
+    """Rows of the order state: never added or deleted here, and saved only by an action.
 
-    Django's admin wraps a change form's POST in a transaction of its own, which
-    would nest the action's; the form runs unwrapped, and the action alone decides
-    what commits.
+    The save calls an action, itself one durable transaction. Django's admin wraps
+    a change form's POST in a transaction of its own, which would nest the
+    action's; the form runs unwrapped, and the action alone decides what commits.
     """
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return self._changeform_view(request, object_id, form_url, extra_context)
@@ -99,12 +105,6 @@ class OrderAdmin(ChangedByActions, admin.ModelAdmin):
     inlines = (FillInline, OrderEventInline)
     actions = (corrections.mark_executed, corrections.cancel_orders, corrections.reject_orders)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def save_model(self, request, obj, form, change):
         """Metadata and the note go through the manager: audited, version bumped."""
         corrections.manager_for(request, obj.account).update_metadata(
@@ -132,12 +132,6 @@ class TradeAdmin(ChangedByActions, admin.ModelAdmin):
     readonly_fields = _all_fields_but(Trade, "metadata", "exit_reason")
     actions = (corrections.reopen_trades,)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def save_model(self, request, obj, form, change):
         """Metadata and the exit reason go through the actions: locked and audited."""
         corrections.manager_for(request, obj.account).update_trade_notes(
@@ -160,12 +154,6 @@ class FailedOrderAdmin(ChangedByActions, admin.ModelAdmin):
     search_fields = ("symbol", "=retry_order_id")
     readonly_fields = _all_fields_but(FailedOrder, "metadata")
     actions = (corrections.requeue_failed, corrections.drop_failed)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_model(self, request, obj, form, change):
         """Metadata goes through the actions: locked and audited."""

@@ -8,16 +8,15 @@ Strict about types and tolerant about naming: numbers arrive as strings
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from orderstate.brokers.base import BadBrokerRow, BrokerOrder, BrokerUnavailable, OrderBook
 from orderstate.brokers.kotak_status import from_broker_status
 from orderstate.errors import ValidationError
+from orderstate.market import IST
 from orderstate.models import OrderType, Side, Variety
+from orderstate.money import AVERAGE_PLACES
 from orderstate.states import Status
 from orderstate.validation import parse_order_id, parse_quantity, parse_symbol
-
-IST = ZoneInfo("Asia/Kolkata")
 
 # Each field's names, the current one first.
 FIELD_NAMES = {
@@ -196,7 +195,7 @@ def _price(row, name, order_id):
         raise BadBrokerRow(message) from None
     if not value.is_finite() or value < 0:
         raise BadBrokerRow(f"order {order_id}: {FIELD_NAMES[name][0]} {raw!r} is not a price")
-    return value.quantize(Decimal("0.0001")) if value > 0 else None
+    return value.quantize(AVERAGE_PLACES) if value > 0 else None
 
 
 def _time(raw, order_id):
