@@ -1,0 +1,1 @@
+"""Management commands: the broker sync loop, legacy import and export, check_state, tokens."""
