@@ -14,13 +14,13 @@ from django.core.management import call_command
 
 from orderstate.manager import OrderStateManager
 from orderstate.models import SyncOutcome
+from tests.paths import ROOT
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the test
 # makes between browser steps are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / os.environ.get("SCREENSHOT_DIR", "var/screenshots")
 
 pytestmark = [

@@ -7,7 +7,7 @@ from django.urls import path
 
 from orderstate.models import Order
 
-pytestmark = pytest.mark.urls("tests.test_db_unavailable")
+pytestmark = pytest.mark.urls(__name__)
 
 
 def count_orders(request):

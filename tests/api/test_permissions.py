@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orderstate.models.auth import ApiToken
-from tests.test_tokens import client_with
+from tests.auth.test_tokens import client_with
 
 ORDERS = "/api/v1/orders/"
 BUY = {"broker_order_id": "P-1", "symbol": "TCS-EQ", "side": "BUY", "quantity": 10}

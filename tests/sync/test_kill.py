@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -28,6 +27,7 @@ from orderstate.states import Status
 from orderstate.sync import run as sync
 from tests import kotak_book
 from tests.blocking_broker import BLOCK_AT_ENV, SIGNAL_DIR_ENV
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +37,6 @@ BLOCK_AT = 4
 # killed inside the second (orders 4 to 6), which must vanish whole.
 BATCH = 3
 SYMBOLS = [f"STOCK{index}" for index in range(ORDERS)]
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from orderstate.ops.log_redaction import MASK, MaskSecretsFilter
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ENVIRON = {
     "KOTAK_ACCESS_TOKEN": "eyJhbGciOi-access-token-value",
     "KOTAK_CONSUMER_KEY": "consumer-key-1234",

@@ -5,7 +5,6 @@ import json
 import shutil
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -16,8 +15,9 @@ from orderstate.legacy.importer import Progress
 from orderstate.legacy.records import IST
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventKind, FailedOrder, Order, OrderEvent, Trade
+from tests.paths import RECORDED
 
-FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
+FIXTURES = RECORDED / "legacy"
 CLEAN = FIXTURES / "clean"
 MESSY = FIXTURES / "messy"
 

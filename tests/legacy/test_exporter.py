@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import threading
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,8 +16,9 @@ from orderstate.management.commands.export_legacy import LOCK_NAME
 from orderstate.manager import OrderStateManager
 from orderstate.models import InstanceLock
 from orderstate.ops.locks import advisory_key, single_instance
+from tests.paths import RECORDED
 
-FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
+FIXTURES = RECORDED / "legacy"
 FILES = ("pending_orders.json", "trades_history.json", "active_sell_orders.json")
 
 pytestmark = pytest.mark.django_db

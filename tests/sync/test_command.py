@@ -4,7 +4,6 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -16,8 +15,8 @@ from orderstate.ops.locks import advisory_key, single_instance
 from orderstate.states import Status
 from orderstate.sync import run as sync
 from tests.kotak_book import FIXTURES, book, row
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db
 
 

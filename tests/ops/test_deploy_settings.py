@@ -3,11 +3,11 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
+
 PRODUCTION_SECRET = "k3y-for-the-deploy-check-only-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 

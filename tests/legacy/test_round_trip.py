@@ -4,15 +4,15 @@ import io
 import json
 import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from orderstate.manager import OrderStateManager
 from orderstate.models import FailedOrder, Order, OrderEvent, Trade
+from tests.paths import RECORDED
 
-FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
+FIXTURES = RECORDED / "legacy"
 FILES = ("pending_orders.json", "trades_history.json", "active_sell_orders.json")
 NOT_CARRIED = {"last_run"}  # when the old bot last ran; no row holds it
 
