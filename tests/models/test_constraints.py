@@ -6,21 +6,10 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orderstate.models import FailedOrder, Order, Trade
+from orderstate.models import Order
+from tests.factories import FailedOrderFactory, OrderFactory, TradeFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _order(**overrides):
-    fields = {
-        "broker_order_id": "X1",
-        "symbol": "TCS-EQ",
-        "base_symbol": "TCS",
-        "side": "SELL",
-        "quantity": 10,
-        "price": Decimal("100.00"),
-    }
-    return Order(**{**fields, **overrides})
 
 
 def _refused(write):
@@ -44,7 +33,7 @@ def _refused(write):
     ],
 )
 def test_a_bad_order_row_is_refused(overrides):
-    _refused(lambda: _order(**overrides).save())
+    _refused(lambda: OrderFactory(**overrides))
 
 
 def test_an_update_that_overfills_is_refused(manager, sell_order):
@@ -52,48 +41,39 @@ def test_an_update_that_overfills_is_refused(manager, sell_order):
 
 
 def test_a_duplicate_broker_id_in_one_account_is_refused():
-    _order().save()
+    OrderFactory(broker_order_id="X1")
 
-    _refused(lambda: _order(status="EXECUTED", filled_quantity=10).save())
-    _order(account="other").save()
+    _refused(lambda: OrderFactory(broker_order_id="X1", status="EXECUTED", filled_quantity=10))
+    OrderFactory(broker_order_id="X1", account="other")
 
 
 def test_two_active_sells_for_one_symbol_are_refused():
-    _order().save()
+    OrderFactory(symbol="TCS-EQ")
 
-    _refused(lambda: _order(broker_order_id="X2", status="OPEN").save())
-    _order(broker_order_id="X3", status="CANCELLED").save()
-    _order(broker_order_id="X4", side="BUY").save()
+    _refused(lambda: OrderFactory(symbol="TCS-EQ", status="OPEN"))
+    OrderFactory(symbol="TCS-EQ", status="CANCELLED")
+    OrderFactory(symbol="TCS-EQ", side="BUY")
 
 
 def test_two_open_trades_for_one_symbol_are_refused():
-    Trade.objects.create(symbol="TCS", quantity=1, entry_price=Decimal("1"))
+    TradeFactory(symbol="TCS")
 
-    _refused(lambda: Trade.objects.create(symbol="TCS", quantity=1, entry_price=Decimal("1")))
+    _refused(lambda: TradeFactory(symbol="TCS"))
 
 
 def test_a_closed_trade_without_an_exit_is_refused():
-    _refused(
-        lambda: Trade.objects.create(
-            symbol="TCS", quantity=1, entry_price=Decimal("1"), status="CLOSED"
-        )
-    )
+    _refused(lambda: TradeFactory(status="CLOSED"))
 
 
 def test_a_trade_cannot_sell_more_than_it_bought():
     _refused(
-        lambda: Trade.objects.create(
-            symbol="TCS",
-            quantity=1,
-            closed_quantity=2,
-            entry_price=Decimal("1"),
-            exit_price=Decimal("2"),
-            exit_time=timezone.now(),
+        lambda: TradeFactory(
+            quantity=1, closed_quantity=2, exit_price=Decimal("2"), exit_time=timezone.now()
         )
     )
 
 
 def test_two_waiting_failed_orders_for_one_symbol_are_refused():
-    FailedOrder.objects.create(symbol="TCS", quantity=1)
+    FailedOrderFactory(symbol="TCS")
 
-    _refused(lambda: FailedOrder.objects.create(symbol="TCS", quantity=2))
+    _refused(lambda: FailedOrderFactory(symbol="TCS", quantity=2))

@@ -6,11 +6,11 @@ from unittest import mock
 
 import pytest
 from django.db import OperationalError
-from django.utils import timezone
 
-from orderstate.models import SyncOutcome, SyncRun
+from orderstate.models import SyncOutcome
 from orderstate.models.auth import ApiToken
 from orderstate.ops import health, metrics
+from tests.factories import SyncRunFactory
 
 SAMPLE = re.compile(
     r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?P<labels>[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
@@ -37,19 +37,12 @@ def parse_exposition(text):
     return samples
 
 
-def finished_sync(outcome, seconds_ago):
-    at = timezone.now() - timedelta(seconds=seconds_ago)
-    return SyncRun.objects.create(
-        broker="paper", started_at=at - timedelta(seconds=1), finished_at=at, outcome=outcome
-    )
-
-
 # /healthz ------------------------------------------------------------------------
 
 
 def test_healthz_needs_no_auth_and_reports_the_last_successful_sync_age(client, db):
-    finished_sync(SyncOutcome.OK, 120)
-    finished_sync(SyncOutcome.FAILED, 5)
+    SyncRunFactory(age=timedelta(seconds=120))
+    SyncRunFactory(outcome=SyncOutcome.FAILED, age=timedelta(seconds=5))
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
@@ -104,8 +97,8 @@ def test_metrics_refuse_a_revoked_token(client, trader):
 
 
 def test_metrics_with_a_token_report_state_in_prometheus_format(client, trader, sell_order):
-    finished_sync(SyncOutcome.OK, 30)
-    finished_sync(SyncOutcome.FAILED, 10)
+    SyncRunFactory(age=timedelta(seconds=30))
+    SyncRunFactory(outcome=SyncOutcome.FAILED, age=timedelta(seconds=10))
     _, key = ApiToken.issue(trader, read_only=True)
     client.get("/healthz")
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Token {key}")
