@@ -13,16 +13,11 @@ from orderstate.models import (
     TradeStatus,
 )
 from orderstate.states import Status
-from tests.dashboard_support import client_for
+from tests.factories import SyncRunFactory
 
 pytestmark = pytest.mark.django_db
 
 CHANGELISTS = ["order", "fill", "trade", "failedorder", "orderevent", "syncrun"]
-
-
-@pytest.fixture
-def admin_client(superuser):
-    return client_for(superuser)
 
 
 def messages_of(response):
@@ -36,39 +31,40 @@ def act(client, action, orders, **fields):
 
 @pytest.mark.parametrize("model", CHANGELISTS)
 def test_every_model_has_a_changelist(
-    admin_client, tcs_sell_order, closed_trade, sync_run, model, django_assert_max_num_queries
+    superuser_client, tcs_sell_order, closed_trade, model, django_assert_max_num_queries
 ):
-    sync_run()
+    SyncRunFactory()
     with django_assert_max_num_queries(12):
-        response = admin_client.get(f"/admin/orderstate/{model}/")
+        response = superuser_client.get(f"/admin/orderstate/{model}/")
     assert response.status_code == 200
 
 
-def test_order_list_filters_and_searches(admin_client, tcs_sell_order, executed_buy):
-    by_status = admin_client.get("/admin/orderstate/order/?status__exact=EXECUTED")
-    by_id = admin_client.get("/admin/orderstate/order/?q=S-100")
+def test_order_list_filters_and_searches(superuser_client, tcs_sell_order, executed_buy):
+    by_status = superuser_client.get("/admin/orderstate/order/?status__exact=EXECUTED")
+    by_id = superuser_client.get("/admin/orderstate/order/?q=S-100")
     assert list(by_status.context["cl"].result_list) == [executed_buy]
     assert list(by_id.context["cl"].result_list) == [tcs_sell_order]
     filters = {spec.title for spec in by_status.context["cl"].filter_specs}
     assert {"status", "side", "source", "placed at"} <= filters
 
 
-def test_trader_cannot_open_the_admin(looker):
-    response = client_for(looker).get("/admin/orderstate/order/")
+def test_viewer_cannot_open_the_admin(viewer_client):
+    response = viewer_client.get("/admin/orderstate/order/")
     assert response.status_code == 302
 
 
-def test_orders_cannot_be_added_or_deleted(admin_client, tcs_sell_order):
-    assert admin_client.get("/admin/orderstate/order/add/").status_code == 403
+def test_orders_cannot_be_added_or_deleted(superuser_client, tcs_sell_order):
+    assert superuser_client.get("/admin/orderstate/order/add/").status_code == 403
     assert (
-        admin_client.get(f"/admin/orderstate/order/{tcs_sell_order.pk}/delete/").status_code == 403
+        superuser_client.get(f"/admin/orderstate/order/{tcs_sell_order.pk}/delete/").status_code
+        == 403
     )
-    actions = admin_client.get("/admin/orderstate/order/").context["action_form"]
+    actions = superuser_client.get("/admin/orderstate/order/").context["action_form"]
     assert "delete_selected" not in dict(actions.fields["action"].choices)
 
 
-def test_order_page_shows_the_event_log_read_only(admin_client, tcs_sell_order):
-    response = admin_client.get(f"/admin/orderstate/order/{tcs_sell_order.pk}/change/")
+def test_order_page_shows_the_event_log_read_only(superuser_client, tcs_sell_order):
+    response = superuser_client.get(f"/admin/orderstate/order/{tcs_sell_order.pk}/change/")
     body = response.content.decode()
     assert "Event log" in body and "registered" in body
     inline = next(f for f in response.context["inline_admin_formsets"] if "Event" in str(f.opts))
@@ -76,8 +72,10 @@ def test_order_page_shows_the_event_log_read_only(admin_client, tcs_sell_order):
     assert not inline.has_delete_permission
 
 
-def test_posting_status_or_price_on_the_order_page_changes_neither(admin_client, tcs_sell_order):
-    admin_client.post(
+def test_posting_status_or_price_on_the_order_page_changes_neither(
+    superuser_client, tcs_sell_order
+):
+    superuser_client.post(
         f"/admin/orderstate/order/{tcs_sell_order.pk}/change/",
         {
             "status": "EXECUTED",
@@ -94,9 +92,9 @@ def test_posting_status_or_price_on_the_order_page_changes_neither(admin_client,
 
 
 def test_metadata_edit_goes_through_the_manager_with_a_note(
-    admin_client, superuser, tcs_sell_order
+    superuser_client, superuser, tcs_sell_order
 ):
-    response = admin_client.post(
+    response = superuser_client.post(
         f"/admin/orderstate/order/{tcs_sell_order.pk}/change/",
         {"metadata": '{"rsi10": 31, "ema9": 4000}', "note": "RSI fixed", **_inline_management()},
     )
@@ -118,31 +116,33 @@ def _inline_management():
 
 
 @pytest.mark.parametrize("model", ["orderevent", "fill", "syncrun"])
-def test_log_models_are_read_only(admin_client, tcs_sell_order, model):
-    assert admin_client.get(f"/admin/orderstate/{model}/add/").status_code == 403
+def test_log_models_are_read_only(superuser_client, tcs_sell_order, model):
+    assert superuser_client.get(f"/admin/orderstate/{model}/add/").status_code == 403
 
 
-def test_events_cannot_be_changed_or_deleted(admin_client, tcs_sell_order):
+def test_events_cannot_be_changed_or_deleted(superuser_client, tcs_sell_order):
     event = OrderEvent.objects.get(order=tcs_sell_order)
-    change = admin_client.post(
+    change = superuser_client.post(
         f"/admin/orderstate/orderevent/{event.pk}/change/", {"kind": "note", "source": "admin"}
     )
-    delete = admin_client.post(f"/admin/orderstate/orderevent/{event.pk}/delete/", {"post": "yes"})
+    delete = superuser_client.post(
+        f"/admin/orderstate/orderevent/{event.pk}/delete/", {"post": "yes"}
+    )
     assert change.status_code == 403 and delete.status_code == 403
     event.refresh_from_db()
     assert event.kind == EventKind.REGISTERED
 
 
-def test_mark_executed_asks_for_a_price_first(admin_client, tcs_sell_order):
-    response = act(admin_client, "mark_executed", [tcs_sell_order])
+def test_mark_executed_asks_for_a_price_first(superuser_client, tcs_sell_order):
+    response = act(superuser_client, "mark_executed", [tcs_sell_order])
     assert "Execution price" in response.content.decode()
     assert Order.objects.get(pk=tcs_sell_order.pk).status == Status.PENDING
 
 
 def test_mark_executed_with_a_price_calls_the_manager_as_the_staff_user(
-    admin_client, superuser, tcs_sell_order
+    superuser_client, superuser, tcs_sell_order
 ):
-    response = act(admin_client, "mark_executed", [tcs_sell_order], apply="1", price="4051.25")
+    response = act(superuser_client, "mark_executed", [tcs_sell_order], apply="1", price="4051.25")
     assert messages_of(response) == ["Marked executed at 4051.25: TCS #S-100."]
     order = Order.objects.get()
     assert order.status == Status.EXECUTED and order.average_price == Decimal("4051.25")
@@ -151,17 +151,17 @@ def test_mark_executed_with_a_price_calls_the_manager_as_the_staff_user(
 
 
 @pytest.mark.parametrize("price", ["0", "-5", "abc", "nan"])
-def test_mark_executed_with_a_bad_price_changes_nothing(admin_client, tcs_sell_order, price):
-    response = act(admin_client, "mark_executed", [tcs_sell_order], apply="1", price=price)
+def test_mark_executed_with_a_bad_price_changes_nothing(superuser_client, tcs_sell_order, price):
+    response = act(superuser_client, "mark_executed", [tcs_sell_order], apply="1", price=price)
     assert response.status_code == 200
     assert "Execution price" in response.content.decode()
     assert Order.objects.get().status == Status.PENDING
 
 
-def test_cancel_and_reject_actions_record_the_reason(admin_client, bot, tcs_sell_order):
-    other = bot.register_buy_order("SBIN-EQ", "B-5", "600.00", 10)
-    act(admin_client, "cancel_orders", [tcs_sell_order], apply="1", reason="placed twice")
-    act(admin_client, "reject_orders", [other], apply="1", reason="broker refused, RMS")
+def test_cancel_and_reject_actions_record_the_reason(superuser_client, manager, tcs_sell_order):
+    other = manager.register_buy_order("SBIN-EQ", "B-5", "600.00", 10)
+    act(superuser_client, "cancel_orders", [tcs_sell_order], apply="1", reason="placed twice")
+    act(superuser_client, "reject_orders", [other], apply="1", reason="broker refused, RMS")
     tcs_sell_order.refresh_from_db()
     other.refresh_from_db()
     assert (tcs_sell_order.status, tcs_sell_order.status_reason) == (
@@ -171,24 +171,24 @@ def test_cancel_and_reject_actions_record_the_reason(admin_client, bot, tcs_sell
     assert (other.status, other.status_reason) == (Status.REJECTED, "broker refused, RMS")
 
 
-def test_cancel_needs_a_reason(admin_client, tcs_sell_order):
-    response = act(admin_client, "cancel_orders", [tcs_sell_order], apply="1", reason="")
+def test_cancel_needs_a_reason(superuser_client, tcs_sell_order):
+    response = act(superuser_client, "cancel_orders", [tcs_sell_order], apply="1", reason="")
     assert "This field is required." in response.content.decode()
     assert Order.objects.get().status == Status.PENDING
 
 
 def test_a_correction_the_state_table_forbids_is_refused_with_a_message(
-    admin_client, bot, tcs_sell_order
+    superuser_client, manager, tcs_sell_order
 ):
-    bot.record_fill("S-100", 2, "4050.00")
-    response = act(admin_client, "reject_orders", [tcs_sell_order], apply="1", reason="late")
+    manager.record_fill("S-100", 2, "4050.00")
+    response = act(superuser_client, "reject_orders", [tcs_sell_order], apply="1", reason="late")
     [message] = messages_of(response)
     assert "cannot move from PARTIALLY_FILLED to REJECTED" in message
     assert Order.objects.get().status == Status.PARTIALLY_FILLED
 
 
-def test_reopening_a_closed_trade_is_refused(admin_client, closed_trade):
-    response = admin_client.post(
+def test_reopening_a_closed_trade_is_refused(superuser_client, closed_trade):
+    response = superuser_client.post(
         "/admin/orderstate/trade/",
         {"action": "reopen_trades", "_selected_action": [closed_trade.pk]},
         follow=True,
@@ -198,15 +198,15 @@ def test_reopening_a_closed_trade_is_refused(admin_client, closed_trade):
     assert Trade.objects.get(pk=closed_trade.pk).status == TradeStatus.CLOSED
 
 
-def test_failed_order_actions_go_through_the_queue(admin_client, superuser, bot):
-    entry = bot.add_failed_order("ITC-EQ", qty=40, close="438.15", reason="funds")
-    admin_client.post(
+def test_failed_order_actions_go_through_the_queue(superuser_client, superuser, manager):
+    entry = manager.add_failed_order("ITC-EQ", qty=40, close="438.15", reason="funds")
+    superuser_client.post(
         "/admin/orderstate/failedorder/",
         {"action": "drop_failed", "_selected_action": [entry.pk]},
     )
     entry.refresh_from_db()
     assert entry.status == FailedOrderStatus.EXPIRED
-    admin_client.post(
+    superuser_client.post(
         "/admin/orderstate/failedorder/",
         {"action": "requeue_failed", "_selected_action": [entry.pk]},
     )

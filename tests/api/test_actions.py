@@ -4,78 +4,77 @@ import pytest
 
 from orderstate.models import EventSource, Order, Trade, TradeStatus
 from orderstate.states import Status
-from tests.api_support import *  # noqa: F403
-from tests.api_support import register
+from tests.api.bodies import register
 
 ORDER = "/api/v1/orders/240101000001/"
 
 
 @pytest.fixture
-def sell(api):
-    return register(api).json()
+def sell(trader_api):
+    return register(trader_api).json()
 
 
 @pytest.fixture
-def bought(api):
+def bought(trader_api):
     """A BUY of 10 RELIANCE executed, so a SELL has a position to close."""
-    register(api, broker_order_id="B1", side="BUY", price="2400.00", metadata={})
-    api.post("/api/v1/orders/B1/execute/", {"price": "2400.00"}, format="json")
+    register(trader_api, broker_order_id="B1", side="BUY", price="2400.00", metadata={})
+    trader_api.post("/api/v1/orders/B1/execute/", {"price": "2400.00"}, format="json")
 
 
 def post(client, action, body, order=ORDER, **headers):
     return client.post(f"{order}{action}/", body, format="json", **headers)
 
 
-def test_fill_moves_to_partially_filled_and_answers_as_get(api, sell):
-    response = post(api, "fills", {"quantity": 4, "price": "2500.00", "fill_id": "T1"})
+def test_fill_moves_to_partially_filled_and_answers_as_get(trader_api, sell):
+    response = post(trader_api, "fills", {"quantity": 4, "price": "2500.00", "fill_id": "T1"})
 
     assert response.status_code == 200
-    assert response.json() == api.get(ORDER).json()
+    assert response.json() == trader_api.get(ORDER).json()
     assert response.json()["status"] == "PARTIALLY_FILLED"
     assert response.json()["filled_quantity"] == 4
     assert response.json()["average_price"] == "2500.0000"
     assert response["ETag"] == f'"{response.json()["version"]}"'
 
 
-def test_fill_with_a_known_fill_id_is_applied_once(api, sell):
-    first = post(api, "fills", {"quantity": 4, "price": "2500.00", "fill_id": "T1"}).json()
+def test_fill_with_a_known_fill_id_is_applied_once(trader_api, sell):
+    first = post(trader_api, "fills", {"quantity": 4, "price": "2500.00", "fill_id": "T1"}).json()
 
-    again = post(api, "fills", {"quantity": 4, "price": "2500.00", "fill_id": "T1"})
+    again = post(trader_api, "fills", {"quantity": 4, "price": "2500.00", "fill_id": "T1"})
 
     assert again.status_code == 200
     assert again.json() == first
     assert Order.objects.get().filled_quantity == 4
 
 
-def test_fills_that_complete_the_quantity_execute_the_order(api, sell):
-    post(api, "fills", {"quantity": 4, "price": "2500.00", "fill_id": "T1"})
+def test_fills_that_complete_the_quantity_execute_the_order(trader_api, sell):
+    post(trader_api, "fills", {"quantity": 4, "price": "2500.00", "fill_id": "T1"})
 
-    body = post(api, "fills", {"quantity": 6, "price": "2510.00", "fill_id": "T2"}).json()
+    body = post(trader_api, "fills", {"quantity": 6, "price": "2510.00", "fill_id": "T2"}).json()
 
     assert body["status"] == "EXECUTED"
     assert body["average_price"] == "2506.0000"
     assert body["closed_at"] is not None
 
 
-def test_fill_beyond_the_quantity_is_400_naming_quantity(api, sell):
-    response = post(api, "fills", {"quantity": 11, "price": "2500.00"})
+def test_fill_beyond_the_quantity_is_400_naming_quantity(trader_api, sell):
+    response = post(trader_api, "fills", {"quantity": 11, "price": "2500.00"})
 
     assert response.status_code == 400
     assert "quantity" in response.json()["fields"]
     assert Order.objects.get().filled_quantity == 0
 
 
-def test_fill_of_a_cancelled_order_is_409(api, sell):
-    post(api, "cancel", {"reason": "bot stopped"})
+def test_fill_of_a_cancelled_order_is_409(trader_api, sell):
+    post(trader_api, "cancel", {"reason": "bot stopped"})
 
-    response = post(api, "fills", {"quantity": 1, "price": "2500.00"})
+    response = post(trader_api, "fills", {"quantity": 1, "price": "2500.00"})
 
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
 
 
-def test_execute_marks_executed_and_closes_the_position(api, bought, sell):
-    response = post(api, "execute", {"price": "2550.00"})
+def test_execute_marks_executed_and_closes_the_position(trader_api, bought, sell):
+    response = post(trader_api, "execute", {"price": "2550.00"})
 
     assert response.status_code == 200
     assert response.json()["status"] == "EXECUTED"
@@ -85,123 +84,125 @@ def test_execute_marks_executed_and_closes_the_position(api, bought, sell):
     assert trade.realised_pnl == 1500
 
 
-def test_execute_repeated_is_a_no_op(api, sell):
-    first = post(api, "execute", {"price": "2550.00"}).json()
+def test_execute_repeated_is_a_no_op(trader_api, sell):
+    first = post(trader_api, "execute", {"price": "2550.00"}).json()
 
-    again = post(api, "execute", {"price": "2550.00", "quantity": 10})
+    again = post(trader_api, "execute", {"price": "2550.00", "quantity": 10})
 
     assert again.status_code == 200
     assert again.json()["version"] == first["version"]
 
 
-def test_execute_with_a_partial_quantity_is_400(api, sell):
-    response = post(api, "execute", {"price": "2550.00", "quantity": 3})
+def test_execute_with_a_partial_quantity_is_400(trader_api, sell):
+    response = post(trader_api, "execute", {"price": "2550.00", "quantity": 3})
 
     assert response.status_code == 400
     assert "quantity" in response.json()["fields"]
 
 
-def test_execute_out_of_a_terminal_state_is_409_invalid_transition(api, sell):
-    post(api, "cancel", {})
+def test_execute_out_of_a_terminal_state_is_409_invalid_transition(trader_api, sell):
+    post(trader_api, "cancel", {})
 
-    response = post(api, "execute", {"price": "2550.00"})
+    response = post(trader_api, "execute", {"price": "2550.00"})
 
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
     assert Order.objects.get().status == Status.CANCELLED
 
 
-def test_execute_at_another_price_after_execution_is_409(api, sell):
-    post(api, "execute", {"price": "2550.00"})
+def test_execute_at_another_price_after_execution_is_409(trader_api, sell):
+    post(trader_api, "execute", {"price": "2550.00"})
 
-    response = post(api, "execute", {"price": "2560.00"})
+    response = post(trader_api, "execute", {"price": "2560.00"})
 
     assert response.status_code == 409
 
 
-def test_cancel_stops_tracking_with_the_reason(api, sell, writer):
-    response = post(api, "cancel", {"reason": "target moved"})
+def test_cancel_stops_tracking_with_the_reason(trader_api, sell, trader):
+    response = post(trader_api, "cancel", {"reason": "target moved"})
 
     assert response.status_code == 200
     assert response.json()["status"] == "CANCELLED"
     assert response.json()["status_reason"] == "target moved"
-    assert api.get("/api/v1/active-sell-orders/").json() == {}
+    assert trader_api.get("/api/v1/active-sell-orders/").json() == {}
     event = Order.objects.get().events.get(kind="cancelled")
-    assert (event.source, event.actor) == (EventSource.API, writer)
+    assert (event.source, event.actor) == (EventSource.API, trader)
 
 
-def test_cancel_as_rejected(api, sell):
-    response = post(api, "cancel", {"reason": "RMS: margin", "status": "rejected"})
+def test_cancel_as_rejected(trader_api, sell):
+    response = post(trader_api, "cancel", {"reason": "RMS: margin", "status": "rejected"})
 
     assert response.json()["status"] == "REJECTED"
 
 
-def test_cancel_repeated_is_a_no_op(api, sell):
-    first = post(api, "cancel", {"reason": "x"}).json()
+def test_cancel_repeated_is_a_no_op(trader_api, sell):
+    first = post(trader_api, "cancel", {"reason": "x"}).json()
 
-    again = post(api, "cancel", {"reason": "x"})
+    again = post(trader_api, "cancel", {"reason": "x"})
 
     assert again.status_code == 200
     assert again.json()["version"] == first["version"]
 
 
-def test_cancel_to_another_status_is_400(api, sell):
-    response = post(api, "cancel", {"status": "EXECUTED"})
+def test_cancel_to_another_status_is_400(trader_api, sell):
+    response = post(trader_api, "cancel", {"status": "EXECUTED"})
 
     assert response.status_code == 400
     assert "status" in response.json()["fields"]
 
 
-def test_cancel_of_an_executed_order_is_409(api, sell):
-    post(api, "execute", {"price": "2550.00"})
+def test_cancel_of_an_executed_order_is_409(trader_api, sell):
+    post(trader_api, "execute", {"price": "2550.00"})
 
-    response = post(api, "cancel", {})
+    response = post(trader_api, "cancel", {})
 
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
 
 
-def test_cancel_with_stale_if_match_is_412_and_changes_nothing(api, sell):
-    post(api, "fills", {"quantity": 1, "price": "2500.00"})
+def test_cancel_with_stale_if_match_is_412_and_changes_nothing(trader_api, sell):
+    post(trader_api, "fills", {"quantity": 1, "price": "2500.00"})
 
-    response = post(api, "cancel", {}, HTTP_IF_MATCH='"1"')
+    response = post(trader_api, "cancel", {}, HTTP_IF_MATCH='"1"')
 
     assert response.status_code == 412
     assert Order.objects.get().status == Status.PARTIALLY_FILLED
 
 
-def test_cancel_with_current_if_match_applies(api, sell):
-    response = post(api, "cancel", {}, HTTP_IF_MATCH='"1"')
+def test_cancel_with_current_if_match_applies(trader_api, sell):
+    response = post(trader_api, "cancel", {}, HTTP_IF_MATCH='"1"')
 
     assert response.status_code == 200
 
 
-def test_events_list_the_audit_trail_oldest_first(api, sell):
-    post(api, "fills", {"quantity": 4, "price": "2500.00", "fill_id": "T1"})
-    post(api, "cancel", {"reason": "done"})
+def test_events_list_the_audit_trail_oldest_first(trader_api, sell):
+    post(trader_api, "fills", {"quantity": 4, "price": "2500.00", "fill_id": "T1"})
+    post(trader_api, "cancel", {"reason": "done"})
 
-    body = api.get(f"{ORDER}events/").json()
+    body = trader_api.get(f"{ORDER}events/").json()
 
     assert [event["kind"] for event in body["results"]] == ["registered", "fill", "cancelled"]
-    assert body["results"][0]["actor"] == "bot"
+    assert body["results"][0]["actor"] == "trader"
     assert body["results"][0]["source"] == "api"
     assert body["results"][2]["from_status"] == "PARTIALLY_FILLED"
 
 
 @pytest.mark.parametrize("action", ["fills", "execute", "cancel"])
-def test_actions_on_an_unknown_order_are_404(api, action):
-    response = post(api, action, {"quantity": 1, "price": "1.00"}, order="/api/v1/orders/nope/")
+def test_actions_on_an_unknown_order_are_404(trader_api, action):
+    response = post(
+        trader_api, action, {"quantity": 1, "price": "1.00"}, order="/api/v1/orders/nope/"
+    )
 
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("action", ["fills", "execute", "cancel"])
-def test_actions_by_a_read_only_user_are_403(api, reader_api, sell, action):
-    response = post(reader_api, action, {"quantity": 1, "price": "2500.00"})
+def test_actions_by_a_read_only_user_are_403(trader_api, viewer_api, sell, action):
+    response = post(viewer_api, action, {"quantity": 1, "price": "2500.00"})
 
     assert response.status_code == 403
     assert Order.objects.get().version == 1
 
 
-def test_events_of_an_unknown_order_are_404(api):
-    assert api.get("/api/v1/orders/nope/events/").status_code == 404
+def test_events_of_an_unknown_order_are_404(trader_api):
+    assert trader_api.get("/api/v1/orders/nope/events/").status_code == 404

@@ -5,8 +5,7 @@ import json
 import pytest
 
 from orderstate.models import Order, OrderEvent
-from tests.api_support import *  # noqa: F403
-from tests.api_support import SELL, register
+from tests.api.bodies import SELL, register
 
 ORDERS = "/api/v1/orders/"
 ORDER = "/api/v1/orders/240101000001/"
@@ -58,8 +57,8 @@ def assert_error_body(response, status):
 
 
 @pytest.fixture
-def order(api):
-    return register(api).json()
+def order(trader_api):
+    return register(trader_api).json()
 
 
 def post_raw(client, path, body, content_type="application/json"):
@@ -68,8 +67,8 @@ def post_raw(client, path, body, content_type="application/json"):
 
 @pytest.mark.parametrize("field", ["broker_order_id", "symbol", "side", "quantity", "price"])
 @pytest.mark.parametrize("value", NASTY_VALUES, ids=lambda v: repr(v)[:20])
-def test_nasty_register_values_are_400_naming_the_field(api, field, value):
-    response = register(api, **{field: value})
+def test_nasty_register_values_are_400_naming_the_field(trader_api, field, value):
+    response = register(trader_api, **{field: value})
 
     if response.status_code in (200, 201):
         return  # some values are valid for some fields, e.g. " 12 " as a quantity
@@ -80,10 +79,10 @@ def test_nasty_register_values_are_400_naming_the_field(api, field, value):
 
 @pytest.mark.parametrize("action", ["fills", "execute", "cancel"])
 @pytest.mark.parametrize("value", NASTY_VALUES, ids=lambda v: repr(v)[:20])
-def test_nasty_action_values_never_500(api, order, action, value):
+def test_nasty_action_values_never_500(trader_api, order, action, value):
     body = {"quantity": value, "price": value, "fill_id": value, "reason": value, "status": value}
 
-    response = api.post(f"{ORDER}{action}/", body, format="json")
+    response = trader_api.post(f"{ORDER}{action}/", body, format="json")
 
     assert response.status_code < 500
     if response.status_code >= 400:
@@ -91,8 +90,8 @@ def test_nasty_action_values_never_500(api, order, action, value):
 
 
 @pytest.mark.parametrize("value", NASTY_VALUES, ids=lambda v: repr(v)[:20])
-def test_nasty_price_patch_is_400_and_changes_nothing(api, order, value):
-    response = api.patch(ORDER, {"price": value}, format="json")
+def test_nasty_price_patch_is_400_and_changes_nothing(trader_api, order, value):
+    response = trader_api.patch(ORDER, {"price": value}, format="json")
 
     assert_error_body(response, 400)
     assert Order.objects.get().version == 1
@@ -102,68 +101,68 @@ def test_nasty_price_patch_is_400_and_changes_nothing(api, order, value):
     "raw",
     ["{", '{"price": }', "not json", '{"price": NaN}', '{"price": Infinity}', "\xff\xfe"],
 )
-def test_malformed_json_is_400_parse_error(api, order, raw):
-    response = post_raw(api, ORDERS, raw)
+def test_malformed_json_is_400_parse_error(trader_api, order, raw):
+    response = post_raw(trader_api, ORDERS, raw)
 
     assert assert_error_body(response, 400)["code"] == "parse_error"
 
 
 @pytest.mark.parametrize("raw", ["[]", "null", "42", '"text"', "[1, 2]"])
-def test_json_that_is_not_an_object_is_400(api, raw):
-    assert_error_body(post_raw(api, ORDERS, raw), 400)
+def test_json_that_is_not_an_object_is_400(trader_api, raw):
+    assert_error_body(post_raw(trader_api, ORDERS, raw), 400)
 
 
-def test_empty_body_is_400_naming_the_required_fields(api):
-    body = assert_error_body(post_raw(api, ORDERS, ""), 400)
+def test_empty_body_is_400_naming_the_required_fields(trader_api):
+    body = assert_error_body(post_raw(trader_api, ORDERS, ""), 400)
 
     assert {"broker_order_id", "symbol", "side", "quantity"} <= set(body["fields"])
 
 
-def test_form_encoded_body_is_415(api):
-    response = post_raw(api, ORDERS, "symbol=TCS", "application/x-www-form-urlencoded")
+def test_form_encoded_body_is_415(trader_api):
+    response = post_raw(trader_api, ORDERS, "symbol=TCS", "application/x-www-form-urlencoded")
 
     assert assert_error_body(response, 415)["code"] == "unsupported_media_type"
 
 
-def test_unknown_fields_are_400_naming_them(api):
-    body = assert_error_body(register(api, target_pice="1.00"), 400)
+def test_unknown_fields_are_400_naming_them(trader_api):
+    body = assert_error_body(register(trader_api, target_pice="1.00"), 400)
 
     assert "target_pice" in body["fields"]
 
 
-def test_over_long_strings_are_400(api):
+def test_over_long_strings_are_400(trader_api):
     body = assert_error_body(
-        register(api, broker_order_id="1" * 65, ticker="T" * 41, account="a" * 65), 400
+        register(trader_api, broker_order_id="1" * 65, ticker="T" * 41, account="a" * 65), 400
     )
 
     assert {"broker_order_id", "ticker", "account"} <= set(body["fields"])
 
 
-def test_nul_in_metadata_is_400(api):
-    body = assert_error_body(register(api, metadata={"note": "a\x00b"}), 400)
+def test_nul_in_metadata_is_400(trader_api):
+    body = assert_error_body(register(trader_api, metadata={"note": "a\x00b"}), 400)
 
     assert "metadata" in body["fields"]
 
 
-def test_huge_metadata_is_400(api):
-    assert_error_body(register(api, metadata={"blob": "x" * 20_000}), 400)
+def test_huge_metadata_is_400(trader_api):
+    assert_error_body(register(trader_api, metadata={"blob": "x" * 20_000}), 400)
 
 
-def test_unicode_symbol_is_400_not_500(api):
-    body = assert_error_body(register(api, symbol="रिलायंस"), 400)
+def test_unicode_symbol_is_400_not_500(trader_api):
+    body = assert_error_body(register(trader_api, symbol="रिलायंस"), 400)
 
     assert "symbol" in body["fields"]
 
 
-def test_unicode_metadata_is_stored(api):
-    response = register(api, metadata={"note": "लक्ष्य 🎯"})
+def test_unicode_metadata_is_stored(trader_api):
+    response = register(trader_api, metadata={"note": "लक्ष्य 🎯"})
 
     assert response.status_code == 201
     assert response.json()["metadata"] == {"note": "लक्ष्य 🎯"}
 
 
-def test_placed_at_out_of_range_is_400(api):
-    body = assert_error_body(register(api, placed_at="0001-01-01T00:00:00+14:00"), 400)
+def test_placed_at_out_of_range_is_400(trader_api):
+    body = assert_error_body(register(trader_api, placed_at="0001-01-01T00:00:00+14:00"), 400)
 
     assert "placed_at" in body["fields"]
 
@@ -180,8 +179,8 @@ def test_placed_at_out_of_range_is_400(api):
         "/api/v1/failed-orders/abc/",
     ],
 )
-def test_unknown_paths_under_api_are_404_json(api, path):
-    assert assert_error_body(api.get(path), 404)["code"] == "not_found"
+def test_unknown_paths_under_api_are_404_json(trader_api, path):
+    assert assert_error_body(trader_api.get(path), 404)["code"] == "not_found"
 
 
 @pytest.mark.parametrize(
@@ -194,8 +193,8 @@ def test_unknown_paths_under_api_are_404_json(api, path):
         ("patch", "/api/v1/trades/"),
     ],
 )
-def test_wrong_method_is_405(api, order, method, path):
-    response = getattr(api, method)(path, {}, format="json")
+def test_wrong_method_is_405(trader_api, order, method, path):
+    response = getattr(trader_api, method)(path, {}, format="json")
 
     assert assert_error_body(response, 405)["code"] == "method_not_allowed"
 
@@ -208,8 +207,8 @@ def test_wrong_method_is_405(api, order, method, path):
         {"page": "99999999999999999999999"},
     ],
 )
-def test_bad_page_is_404_json(api, query):
-    assert_error_body(api.get(ORDERS, query), 404)
+def test_bad_page_is_404_json(trader_api, query):
+    assert_error_body(trader_api.get(ORDERS, query), 404)
 
 
 @pytest.mark.parametrize(
@@ -226,43 +225,43 @@ def test_bad_page_is_404_json(api, query):
         {"status": "," * 100},
     ],
 )
-def test_odd_query_strings_never_500(api, order, query):
-    response = api.get(ORDERS, query)
+def test_odd_query_strings_never_500(trader_api, order, query):
+    response = trader_api.get(ORDERS, query)
 
     assert response.status_code in (200, 400)
     if response.status_code == 400:
         assert_error_body(response, 400)
 
 
-def test_bad_token_is_401_json(anon):
-    response = anon.get(ORDERS, HTTP_AUTHORIZATION="Token not-a-real-token")
+def test_bad_token_is_401_json(anonymous_api):
+    response = anonymous_api.get(ORDERS, HTTP_AUTHORIZATION="Token not-a-real-token")
 
     assert assert_error_body(response, 401)["code"] == "authentication_failed"
     assert response["WWW-Authenticate"] == "Token"
 
 
-def test_errors_change_nothing(api, order):
+def test_errors_change_nothing(trader_api, order):
     events = OrderEvent.objects.count()
 
-    api.post(f"{ORDER}fills/", {"quantity": 99, "price": "1.00"}, format="json")
-    api.post(f"{ORDER}execute/", {"price": "NaN"}, format="json")
-    api.post(f"{ORDER}cancel/", {"status": "EXECUTED"}, format="json")
-    api.patch(ORDER, {"price": "0"}, format="json")
-    register(api, quantity=99)
+    trader_api.post(f"{ORDER}fills/", {"quantity": 99, "price": "1.00"}, format="json")
+    trader_api.post(f"{ORDER}execute/", {"price": "NaN"}, format="json")
+    trader_api.post(f"{ORDER}cancel/", {"status": "EXECUTED"}, format="json")
+    trader_api.patch(ORDER, {"price": "0"}, format="json")
+    register(trader_api, quantity=99)
 
     assert Order.objects.get().version == 1
     assert OrderEvent.objects.count() == events
 
 
-def test_order_ids_are_matched_exactly(api):
-    register(api, broker_order_id=" 42 ")
+def test_order_ids_are_matched_exactly(trader_api):
+    register(trader_api, broker_order_id=" 42 ")
 
-    assert api.get("/api/v1/orders/42/").json()["broker_order_id"] == "42"
-    assert register(api, broker_order_id="a/b").status_code == 400
+    assert trader_api.get("/api/v1/orders/42/").json()["broker_order_id"] == "42"
+    assert register(trader_api, broker_order_id="a/b").status_code == 400
 
 
-def test_error_body_round_trips_through_json(api):
-    body = register(api, quantity="many").json()
+def test_error_body_round_trips_through_json(trader_api):
+    body = register(trader_api, quantity="many").json()
 
     assert json.loads(json.dumps(body)) == body
     assert body["code"] == "validation_error"
@@ -270,30 +269,30 @@ def test_error_body_round_trips_through_json(api):
     assert SELL["quantity"] == 10
 
 
-def test_json_nested_too_deeply_to_parse_is_400(api):
+def test_json_nested_too_deeply_to_parse_is_400(trader_api):
     raw = '{"a":' * 5000 + "1" + "}" * 5000
 
-    assert assert_error_body(post_raw(api, ORDERS, raw), 400)["code"] == "parse_error"
+    assert assert_error_body(post_raw(trader_api, ORDERS, raw), 400)["code"] == "parse_error"
 
 
-def test_metadata_nested_too_deeply_is_400(api):
+def test_metadata_nested_too_deeply_is_400(trader_api):
     nested = {}
     for _ in range(50):
         nested = {"a": nested}
 
-    body = assert_error_body(register(api, metadata=nested), 400)
+    body = assert_error_body(register(trader_api, metadata=nested), 400)
 
     assert "metadata" in body["fields"]
 
 
-def test_body_beyond_the_upload_limit_is_400_json(api):
+def test_body_beyond_the_upload_limit_is_400_json(trader_api):
     raw = json.dumps({**SELL, "metadata": {"blob": "x" * 3_000_000}})
 
-    assert assert_error_body(post_raw(api, ORDERS, raw), 400)["code"] == "bad_request"
+    assert assert_error_body(post_raw(trader_api, ORDERS, raw), 400)["code"] == "bad_request"
 
 
 @pytest.mark.parametrize("accept", ["application/xml", "text/html"])
-def test_unsupported_accept_is_406_json(api, accept):
-    response = api.get(ORDERS, HTTP_ACCEPT=accept)
+def test_unsupported_accept_is_406_json(trader_api, accept):
+    response = trader_api.get(ORDERS, HTTP_ACCEPT=accept)
 
     assert assert_error_body(response, 406)["code"] == "not_acceptable"

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from orderstate.models import EventSource, Order, OrderEvent
 from orderstate.states import Status
-from tests.api_support import *  # noqa: F403
-from tests.api_support import SELL, client_for, register
+from tests.api.bodies import SELL, register
+from tests.clients import api_client_for
 
 ORDERS = "/api/v1/orders/"
 
@@ -17,8 +17,8 @@ def detail(order_id):
     return f"{ORDERS}{order_id}/"
 
 
-def test_register_answers_201_with_the_whole_order(api, writer):
-    response = register(api)
+def test_register_answers_201_with_the_whole_order(trader_api, trader):
+    response = register(trader_api)
 
     assert response.status_code == 201
     body = response.json()
@@ -34,11 +34,11 @@ def test_register_answers_201_with_the_whole_order(api, writer):
     assert response["ETag"] == '"1"'
     assert response["Location"].endswith("/api/v1/orders/240101000001/")
     event = OrderEvent.objects.get(order__broker_order_id="240101000001")
-    assert (event.source, event.actor) == (EventSource.API, writer)
+    assert (event.source, event.actor) == (EventSource.API, trader)
 
 
-def test_order_json_has_every_model_field(api):
-    body = register(api).json()
+def test_order_json_has_every_model_field(trader_api):
+    body = register(trader_api).json()
 
     expected = {
         "broker_order_id", "account", "symbol", "base_symbol", "ticker", "exchange", "side",
@@ -50,20 +50,20 @@ def test_order_json_has_every_model_field(api):
     assert expected <= set(body)
 
 
-def test_identical_repeat_answers_200_with_the_same_order(api):
-    first = register(api).json()
+def test_identical_repeat_answers_200_with_the_same_order(trader_api):
+    first = register(trader_api).json()
 
-    again = register(api)
+    again = register(trader_api)
 
     assert again.status_code == 200
     assert again.json() == first
     assert Order.objects.count() == 1
 
 
-def test_same_id_with_other_fields_is_409_duplicate_order(api):
-    register(api)
+def test_same_id_with_other_fields_is_409_duplicate_order(trader_api):
+    register(trader_api)
 
-    response = register(api, quantity=11)
+    response = register(trader_api, quantity=11)
 
     assert response.status_code == 409
     assert response.json()["code"] == "duplicate_order"
@@ -71,20 +71,20 @@ def test_same_id_with_other_fields_is_409_duplicate_order(api):
     assert Order.objects.get().quantity == 10
 
 
-def test_second_active_sell_for_a_symbol_is_409(api):
-    register(api)
+def test_second_active_sell_for_a_symbol_is_409(trader_api):
+    register(trader_api)
 
-    response = register(api, broker_order_id="240101000002", symbol="reliance")
+    response = register(trader_api, broker_order_id="240101000002", symbol="reliance")
 
     assert response.status_code == 409
     assert response.json()["code"] == "duplicate_order"
     assert Order.objects.count() == 1
 
 
-def test_replace_cancels_the_active_sell_and_registers_the_new_one(api):
-    register(api)
+def test_replace_cancels_the_active_sell_and_registers_the_new_one(trader_api):
+    register(trader_api)
 
-    response = register(api, broker_order_id="240101000002", replace=True)
+    response = register(trader_api, broker_order_id="240101000002", replace=True)
 
     assert response.status_code == 201
     old = Order.objects.get(broker_order_id="240101000001")
@@ -92,9 +92,9 @@ def test_replace_cancels_the_active_sell_and_registers_the_new_one(api):
     assert response.json()["status"] == "PENDING"
 
 
-def test_buy_without_price_registers_a_market_order(api):
+def test_buy_without_price_registers_a_market_order(trader_api):
     response = register(
-        api, broker_order_id="B1", side="buy", price=None, symbol="TCS", metadata={}
+        trader_api, broker_order_id="B1", side="buy", price=None, symbol="TCS", metadata={}
     )
 
     assert response.status_code == 201
@@ -102,26 +102,26 @@ def test_buy_without_price_registers_a_market_order(api):
     assert response.json()["side"] == "BUY"
 
 
-def test_sell_without_price_is_400_naming_price(api):
-    response = register(api, price=None)
+def test_sell_without_price_is_400_naming_price(trader_api):
+    response = register(trader_api, price=None)
 
     assert response.status_code == 400
     assert "price" in response.json()["fields"]
 
 
-def test_metadata_key_that_names_an_order_field_is_refused(api):
-    response = register(api, metadata={"replace": True})
+def test_metadata_key_that_names_an_order_field_is_refused(trader_api):
+    response = register(trader_api, metadata={"replace": True})
 
     assert response.status_code == 400
     assert "metadata" in response.json()["fields"]
     assert not Order.objects.exists()
 
 
-def test_list_is_paginated(api):
+def test_list_is_paginated(trader_api):
     for number in range(3):
-        register(api, broker_order_id=f"B{number}", side="BUY", symbol=f"SYM{number}")
+        register(trader_api, broker_order_id=f"B{number}", side="BUY", symbol=f"SYM{number}")
 
-    body = api.get(ORDERS, {"page_size": 2}).json()
+    body = trader_api.get(ORDERS, {"page_size": 2}).json()
 
     assert body["count"] == 3
     assert len(body["results"]) == 2
@@ -130,11 +130,13 @@ def test_list_is_paginated(api):
 
 
 @pytest.fixture
-def three_orders(api):
-    register(api)
-    register(api, broker_order_id="B1", side="BUY", symbol="TCS-EQ", price="3500.00")
-    register(api, broker_order_id="B2", side="BUY", symbol="INFY", price="1500.00", account="ira")
-    api.post(f"{ORDERS}B1/cancel/", {"reason": "test"}, format="json")
+def three_orders(trader_api):
+    register(trader_api)
+    register(trader_api, broker_order_id="B1", side="BUY", symbol="TCS-EQ", price="3500.00")
+    register(
+        trader_api, broker_order_id="B2", side="BUY", symbol="INFY", price="1500.00", account="ira"
+    )
+    trader_api.post(f"{ORDERS}B1/cancel/", {"reason": "test"}, format="json")
 
 
 @pytest.mark.parametrize(
@@ -150,17 +152,17 @@ def three_orders(api):
         ({"account": "ira"}, {"B2"}),
     ],
 )
-def test_list_filters(api, three_orders, query, ids):
-    body = api.get(ORDERS, query).json()
+def test_list_filters(trader_api, three_orders, query, ids):
+    body = trader_api.get(ORDERS, query).json()
 
     assert {order["broker_order_id"] for order in body["results"]} == ids
 
 
-def test_updated_since_filter(api, three_orders):
+def test_updated_since_filter(trader_api, three_orders):
     Order.objects.filter(broker_order_id="B2").update(updated_at=timezone.now() - timedelta(days=2))
     since = (timezone.now() - timedelta(days=1)).isoformat()
 
-    body = api.get(ORDERS, {"updated_since": since}).json()
+    body = trader_api.get(ORDERS, {"updated_since": since}).json()
 
     assert "B2" not in {order["broker_order_id"] for order in body["results"]}
     assert body["count"] == 2
@@ -177,35 +179,35 @@ def test_updated_since_filter(api, three_orders):
         ({"account": "x" * 100}, "account"),
     ],
 )
-def test_bad_filter_is_400_naming_it(api, query, field):
-    response = api.get(ORDERS, query)
+def test_bad_filter_is_400_naming_it(trader_api, query, field):
+    response = trader_api.get(ORDERS, query)
 
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert field in response.json()["fields"]
 
 
-def test_get_one_sends_its_version_as_etag(api):
-    register(api)
+def test_get_one_sends_its_version_as_etag(trader_api):
+    register(trader_api)
 
-    response = api.get(detail("240101000001"))
+    response = trader_api.get(detail("240101000001"))
 
     assert response.status_code == 200
     assert response["ETag"] == '"1"'
     assert response.json()["version"] == 1
 
 
-def test_unknown_order_is_404_json(api):
-    response = api.get(detail("nope"))
+def test_unknown_order_is_404_json(trader_api):
+    response = trader_api.get(detail("nope"))
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
 
 
-def test_patch_price_changes_it_and_bumps_the_etag(api, writer):
-    register(api)
+def test_patch_price_changes_it_and_bumps_the_etag(trader_api, trader):
+    register(trader_api)
 
-    response = api.patch(
+    response = trader_api.patch(
         detail("240101000001"), {"price": "2550.50"}, format="json", HTTP_IF_MATCH='"1"'
     )
 
@@ -213,14 +215,14 @@ def test_patch_price_changes_it_and_bumps_the_etag(api, writer):
     assert response.json()["price"] == "2550.50"
     assert response["ETag"] == '"2"'
     event = OrderEvent.objects.filter(kind="price_updated").get()
-    assert (event.source, event.actor) == (EventSource.API, writer)
+    assert (event.source, event.actor) == (EventSource.API, trader)
 
 
-def test_patch_with_stale_if_match_is_412_and_changes_nothing(api):
-    register(api)
-    api.patch(detail("240101000001"), {"price": "2550.00"}, format="json")
+def test_patch_with_stale_if_match_is_412_and_changes_nothing(trader_api):
+    register(trader_api)
+    trader_api.patch(detail("240101000001"), {"price": "2550.00"}, format="json")
 
-    response = api.patch(
+    response = trader_api.patch(
         detail("240101000001"), {"price": "2600.00"}, format="json", HTTP_IF_MATCH='"1"'
     )
 
@@ -229,61 +231,61 @@ def test_patch_with_stale_if_match_is_412_and_changes_nothing(api):
     assert Order.objects.get().price == 2550
 
 
-def test_patch_with_unreadable_if_match_is_412(api):
-    register(api)
+def test_patch_with_unreadable_if_match_is_412(trader_api):
+    register(trader_api)
 
-    response = api.patch(
+    response = trader_api.patch(
         detail("240101000001"), {"price": "2600.00"}, format="json", HTTP_IF_MATCH="garbage"
     )
 
     assert response.status_code == 412
 
 
-def test_patch_of_another_field_is_400_naming_it(api):
-    register(api)
+def test_patch_of_another_field_is_400_naming_it(trader_api):
+    register(trader_api)
 
-    response = api.patch(detail("240101000001"), {"status": "EXECUTED"}, format="json")
+    response = trader_api.patch(detail("240101000001"), {"status": "EXECUTED"}, format="json")
 
     assert response.status_code == 400
     assert "status" in response.json()["fields"]
     assert Order.objects.get().status == Status.PENDING
 
 
-def test_patch_price_of_a_cancelled_order_is_409(api):
-    register(api)
-    api.post(detail("240101000001") + "cancel/", {}, format="json")
+def test_patch_price_of_a_cancelled_order_is_409(trader_api):
+    register(trader_api)
+    trader_api.post(detail("240101000001") + "cancel/", {}, format="json")
 
-    response = api.patch(detail("240101000001"), {"price": "2600.00"}, format="json")
+    response = trader_api.patch(detail("240101000001"), {"price": "2600.00"}, format="json")
 
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
 
 
-def test_trailing_slash_is_optional(api):
-    assert register(api).status_code == 201
+def test_trailing_slash_is_optional(trader_api):
+    assert register(trader_api).status_code == 201
 
-    assert api.get("/api/v1/orders/240101000001").status_code == 200
-    assert api.get("/api/v1/orders").status_code == 200
+    assert trader_api.get("/api/v1/orders/240101000001").status_code == 200
+    assert trader_api.get("/api/v1/orders").status_code == 200
 
 
-def test_anonymous_is_401(anon):
-    response = anon.get(ORDERS)
+def test_anonymous_is_401(anonymous_api):
+    response = anonymous_api.get(ORDERS)
 
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
 
 
-def test_read_only_user_reads_but_gets_403_on_writes(api, reader_api):
-    register(api)
+def test_read_only_user_reads_but_gets_403_on_writes(trader_api, viewer_api):
+    register(trader_api)
 
-    assert reader_api.get(ORDERS).status_code == 200
-    response = register(reader_api, broker_order_id="X2", side="BUY", symbol="TCS")
+    assert viewer_api.get(ORDERS).status_code == 200
+    response = register(viewer_api, broker_order_id="X2", side="BUY", symbol="TCS")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
 
 
-def test_read_only_token_gets_403_on_writes(writer):
-    client = client_for(writer, read_only=True)
+def test_read_only_token_gets_403_on_writes(trader):
+    client = api_client_for(trader, read_only=True)
 
     response = register(client)
 
@@ -291,9 +293,9 @@ def test_read_only_token_gets_403_on_writes(writer):
     assert not Order.objects.exists()
 
 
-def test_account_scoped_token_sees_404_for_other_accounts(api, writer):
-    register(api, account="ira")
-    scoped = client_for(writer, account="main")
+def test_account_scoped_token_sees_404_for_other_accounts(trader_api, trader):
+    register(trader_api, account="ira")
+    scoped = api_client_for(trader, account="main")
 
     assert scoped.get(detail("240101000001")).status_code == 404
     assert scoped.get(ORDERS).json()["count"] == 0
@@ -302,26 +304,26 @@ def test_account_scoped_token_sees_404_for_other_accounts(api, writer):
     assert Order.objects.get().status == Status.PENDING
 
 
-def test_account_scoped_token_registers_in_its_account_only(writer):
-    scoped = client_for(writer, account="main")
+def test_account_scoped_token_registers_in_its_account_only(trader):
+    scoped = api_client_for(trader, account="main")
 
     assert register(scoped).json()["account"] == "main"
     assert register(scoped, broker_order_id="X9", account="ira").status_code == 403
 
 
-def test_same_id_in_two_accounts_needs_the_account_parameter(api):
-    register(api, account="a")
-    register(api, account="b")
+def test_same_id_in_two_accounts_needs_the_account_parameter(trader_api):
+    register(trader_api, account="a")
+    register(trader_api, account="b")
 
-    assert api.get(detail(SELL["broker_order_id"])).status_code == 409
-    response = api.get(detail(SELL["broker_order_id"]), {"account": "b"})
+    assert trader_api.get(detail(SELL["broker_order_id"])).status_code == 409
+    response = trader_api.get(detail(SELL["broker_order_id"]), {"account": "b"})
     assert response.json()["account"] == "b"
 
 
-def test_active_sell_orders_in_the_old_bots_shape(api):
-    register(api)
+def test_active_sell_orders_in_the_old_bots_shape(trader_api):
+    register(trader_api)
 
-    body = api.get("/api/v1/active-sell-orders/").json()
+    body = trader_api.get("/api/v1/active-sell-orders/").json()
 
     assert set(body) == {"RELIANCE"}
     assert body["RELIANCE"]["order_id"] == "240101000001"

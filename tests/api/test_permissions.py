@@ -5,8 +5,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orderstate.models.auth import ApiToken
-from tests.auth.test_tokens import client_with
+from tests.clients import token_client_for
 
 ORDERS = "/api/v1/orders/"
 BUY = {"broker_order_id": "P-1", "symbol": "TCS-EQ", "side": "BUY", "quantity": 10}
@@ -18,16 +17,12 @@ def order_group(name, *codenames):
     return group
 
 
-def token_client(user):
-    return client_with(ApiToken.issue(user, name="bot")[1])
-
-
 @pytest.mark.django_db
 def test_change_permission_through_a_group_lets_a_token_write(django_user_model):
     user = django_user_model.objects.create_user("grouped")
     user.groups.add(order_group("bots", "view_order", "change_order"))
 
-    response = token_client(user).post(ORDERS, {**BUY, "price": "10.00"}, format="json")
+    response = token_client_for(user).post(ORDERS, {**BUY, "price": "10.00"}, format="json")
 
     assert response.status_code == 201, response.json()
 
@@ -36,7 +31,7 @@ def test_change_permission_through_a_group_lets_a_token_write(django_user_model)
 def test_view_permission_through_a_group_reads_but_may_not_write(django_user_model):
     user = django_user_model.objects.create_user("watcher")
     user.groups.add(order_group("watchers", "view_order"))
-    client = token_client(user)
+    client = token_client_for(user)
 
     assert client.get(ORDERS).status_code == 200
     assert client.post(ORDERS, {**BUY, "price": "10.00"}, format="json").status_code == 403
@@ -47,14 +42,14 @@ def test_user_without_order_permissions_gets_403(django_user_model):
     user = django_user_model.objects.create_user("stranger")
     user.groups.add(order_group("auditors", "view_logentry"))
 
-    assert token_client(user).get(ORDERS).status_code == 403
+    assert token_client_for(user).get(ORDERS).status_code == 403
 
 
 @pytest.mark.django_db
 def test_superuser_may_write_without_explicit_grants(django_user_model):
     user = django_user_model.objects.create_user("root", is_superuser=True)
 
-    response = token_client(user).post(ORDERS, {**BUY, "price": "10.00"}, format="json")
+    response = token_client_for(user).post(ORDERS, {**BUY, "price": "10.00"}, format="json")
 
     assert response.status_code == 201
 
@@ -66,7 +61,7 @@ def test_a_fill_through_a_token_stays_within_its_query_budget(trader):
     Counted inside the test's transaction, so BEGIN and COMMIT show as SAVEPOINT and
     RELEASE. It took 15 when permissions were two queries and each event its own INSERT.
     """
-    client = token_client(trader)
+    client = token_client_for(trader)
     client.post(ORDERS, {**BUY, "price": "10.00"}, format="json")
     client.post(f"{ORDERS}P-1/fills/", {"quantity": 2, "price": "10.00"}, format="json")
 

@@ -21,8 +21,8 @@ from orderstate import sync
 from orderstate.models import SyncOutcome, SyncRun
 from orderstate.models.auth import ApiToken
 from orderstate.states import Status
-from tests.api_support import *  # noqa: F403
-from tests.api_support import client_for, register
+from tests.api.bodies import register
+from tests.clients import api_client_for
 
 # DESIGN.md's REST API table, as OpenAPI paths and methods.
 DESIGNED = {
@@ -144,7 +144,7 @@ def fuzz_schema():
 
 
 @pytest.fixture
-def staff_token(staff, monkeypatch):
+def staff_token(staff_user, monkeypatch):
     """A staff token, with one order and one queued buy so generated ids can hit something.
 
     POST /sync/ runs a stand-in for the sync area's run_sync.
@@ -155,10 +155,10 @@ def staff_token(staff, monkeypatch):
         lambda *args, **kwargs: SyncRun.objects.create(broker="paper", outcome=SyncOutcome.OK),
         raising=False,
     )
-    client = client_for(staff)
+    client = api_client_for(staff_user)
     register(client)
     client.post("/api/v1/failed-orders/", {"symbol": "TCS", "quantity": 1}, format="json")
-    return ApiToken.issue(staff)[1]
+    return ApiToken.issue(staff_user)[1]
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), FUZZED)

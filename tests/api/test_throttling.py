@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from orderstate.api import throttling
 from orderstate.env import env_rate
-from orderstate.models.auth import ApiToken
+from tests.clients import token_client_for
 
 
 class Ping(APIView):
@@ -38,13 +38,6 @@ def rates(monkeypatch):
     return rates
 
 
-def token_client(user, **options):
-    _, key = ApiToken.issue(user, **options)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
-
-
 def test_settings_throttle_every_kind_of_caller():
     expected = [
         throttling.TokenRateThrottle,
@@ -56,7 +49,7 @@ def test_settings_throttle_every_kind_of_caller():
 
 
 def test_token_over_its_rate_gets_429_with_retry_after_and_json(rates, trader):
-    client = token_client(trader)
+    client = token_client_for(trader)
     assert [client.get("/ping/").status_code for _ in range(3)] == [200, 200, 200]
     response = client.get("/ping/")
     assert response.status_code == 429
@@ -66,7 +59,7 @@ def test_token_over_its_rate_gets_429_with_retry_after_and_json(rates, trader):
 
 
 def test_api_answers_429_as_json_with_code_and_retry_after(rates, trader):
-    client = token_client(trader)
+    client = token_client_for(trader)
     for _ in range(3):
         assert client.get("/api/v1/orders/").status_code == 200
     response = client.post("/api/v1/orders/", {}, format="json")
@@ -76,7 +69,7 @@ def test_api_answers_429_as_json_with_code_and_retry_after(rates, trader):
 
 
 def test_each_token_has_its_own_budget(rates, trader):
-    first, second = token_client(trader), token_client(trader)
+    first, second = token_client_for(trader), token_client_for(trader)
     for _ in range(3):
         first.get("/ping/")
     assert first.get("/ping/").status_code == 429

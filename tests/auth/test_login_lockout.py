@@ -3,18 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from orderstate.models import LoginFailure
+from tests.factories import PASSWORD
 
 LOGIN_URL = "/accounts/login/"
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def trader(db):
-    return get_user_model().objects.create_user("trader", password=PASSWORD)
 
 
 @pytest.fixture

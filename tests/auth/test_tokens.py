@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from orderstate.api.permissions import CanWriteOrders, scoped_orders
 from orderstate.models import Order
 from orderstate.models.auth import ApiToken, hash_key
+from tests.clients import client_with_token
 
 
 class OrderProbe(APIView):
@@ -44,12 +45,6 @@ def bot_token(trader):
     return ApiToken.issue(trader, name="bot")
 
 
-def client_with(key):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
-
-
 def test_raw_key_is_not_stored_anywhere_in_the_token_table(bot_token):
     token, key = bot_token
     with connection.cursor() as cursor:
@@ -64,7 +59,7 @@ def test_raw_key_is_not_stored_anywhere_in_the_token_table(bot_token):
 
 def test_valid_token_authenticates_and_sets_request_auth(bot_token, sell_order):
     token, key = bot_token
-    response = client_with(key).get("/probe/S-1/")
+    response = client_with_token(key).get("/probe/S-1/")
     assert response.status_code == 200
     assert response.json() == {"order_id": "S-1", "account": "default"}
     token.refresh_from_db()
@@ -74,7 +69,7 @@ def test_valid_token_authenticates_and_sets_request_auth(bot_token, sell_order):
 def test_wrong_secret_with_a_real_prefix_is_401(bot_token):
     token, _ = bot_token
     forged = f"{token.prefix}.{'A' * 43}"
-    response = client_with(forged).get("/probe/S-1/")
+    response = client_with_token(forged).get("/probe/S-1/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
     assert "detail" in response.json()
@@ -94,16 +89,16 @@ def test_no_credentials_is_401(db):
 def test_expired_token_is_401_with_json(trader):
     token, key = ApiToken.issue(trader, expires_in=timedelta(days=1))
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = client_with(key).get("/probe/X/")
+    response = client_with_token(key).get("/probe/X/")
     assert response.status_code == 401
     assert "expired" in response.json()["detail"]
 
 
 def test_revoked_token_is_401_at_once(bot_token):
     token, key = bot_token
-    assert client_with(key).post("/probe/X/").status_code == 200
+    assert client_with_token(key).post("/probe/X/").status_code == 200
     assert token.revoke() is True
-    response = client_with(key).post("/probe/X/")
+    response = client_with_token(key).post("/probe/X/")
     assert response.status_code == 401
     assert "revoked" in response.json()["detail"]
     assert token.revoke() is False
@@ -112,26 +107,26 @@ def test_revoked_token_is_401_at_once(bot_token):
 def test_token_of_an_inactive_user_is_401(bot_token, trader):
     trader.is_active = False
     trader.save()
-    assert client_with(bot_token[1]).get("/probe/X/").status_code == 401
+    assert client_with_token(bot_token[1]).get("/probe/X/").status_code == 401
 
 
 def test_read_only_token_reads_but_gets_403_on_writes(trader, sell_order):
     _, key = ApiToken.issue(trader, read_only=True)
-    client = client_with(key)
+    client = client_with_token(key)
     assert client.get("/probe/S-1/").status_code == 200
     assert client.post("/probe/S-1/").status_code == 403
 
 
 def test_writable_token_of_a_view_only_user_gets_403_on_writes(viewer):
     _, key = ApiToken.issue(viewer)
-    assert client_with(key).post("/probe/X/").status_code == 403
+    assert client_with_token(key).post("/probe/X/").status_code == 403
 
 
 def test_account_scoped_token_gets_404_for_another_accounts_order(trader, manager):
     manager.register_buy_order("TCS", "B-MAIN", "3500.00", 1)
     manager.register_buy_order("TCS", "B-SIDE", "3500.00", 1, account="side")
     _, key = ApiToken.issue(trader, account="side")
-    client = client_with(key)
+    client = client_with_token(key)
     assert client.get("/probe/B-SIDE/").json()["account"] == "side"
     response = client.get("/probe/B-MAIN/")
     assert response.status_code == 404
@@ -142,7 +137,7 @@ def test_account_scoped_token_cannot_reach_another_accounts_order_through_the_ap
     manager.register_sell_order("TCS", "S-MAIN", "3600.00", 1)
     manager.register_sell_order("TCS", "S-SIDE", "3600.00", 1, account="side")
     _, key = ApiToken.issue(trader, account="side")
-    client = client_with(key)
+    client = client_with_token(key)
     listed = client.get("/api/v1/orders/").json()["results"]
     assert [order["broker_order_id"] for order in listed] == ["S-SIDE"]
     assert client.get("/api/v1/orders/S-SIDE/").status_code == 200
@@ -161,7 +156,7 @@ def test_account_scoped_token_cannot_reach_another_accounts_order_through_the_ap
 
 def test_read_only_token_gets_403_json_on_api_writes(trader, sell_order):
     _, key = ApiToken.issue(trader, read_only=True)
-    client = client_with(key)
+    client = client_with_token(key)
     assert client.get("/api/v1/orders/S-1/").status_code == 200
     response = client.post("/api/v1/orders/S-1/cancel/", {}, format="json")
     assert response.status_code == 403
@@ -172,7 +167,7 @@ def test_read_only_token_gets_403_json_on_api_writes(trader, sell_order):
 def test_expired_token_gets_401_json_from_the_api(trader):
     token, key = ApiToken.issue(trader)
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now())
-    response = client_with(key).get("/api/v1/orders/")
+    response = client_with_token(key).get("/api/v1/orders/")
     assert response.status_code == 401
     assert response.json() == {"code": "authentication_failed", "detail": "This token has expired."}
     assert response["WWW-Authenticate"] == "Token"
@@ -181,12 +176,12 @@ def test_expired_token_gets_401_json_from_the_api(trader):
 def test_unscoped_token_sees_every_account(trader, manager):
     manager.register_buy_order("TCS", "B-SIDE", "3500.00", 1, account="side")
     _, key = ApiToken.issue(trader)
-    assert client_with(key).get("/probe/B-SIDE/").status_code == 200
+    assert client_with_token(key).get("/probe/B-SIDE/").status_code == 200
 
 
 def test_last_used_is_stamped_at_most_once_a_minute(bot_token):
     token, key = bot_token
-    client = client_with(key)
+    client = client_with_token(key)
     client.get("/probe/X/")
     first = ApiToken.objects.get(pk=token.pk).last_used_at
     client.get("/probe/X/")
@@ -220,7 +215,7 @@ def test_create_api_token_makes_a_writer_and_prints_a_working_key_once(db, djang
         None,
     )
     assert key.startswith(token.prefix + ".") and key not in note
-    assert client_with(key).post("/probe/X/").status_code == 200
+    assert client_with_token(key).post("/probe/X/").status_code == 200
 
 
 def test_create_read_only_scoped_expiring_token(db, django_user_model):
@@ -233,7 +228,7 @@ def test_create_read_only_scoped_expiring_token(db, django_user_model):
     token = ApiToken.objects.get(user=user)
     assert token.read_only and token.account == "side"
     assert timedelta(days=6) < token.expires_at - timezone.now() <= timedelta(days=7)
-    assert client_with(key).post("/probe/X/").status_code == 403
+    assert client_with_token(key).post("/probe/X/").status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -256,7 +251,7 @@ def test_revoke_api_token_by_prefix(bot_token):
     token, key = bot_token
     out, _ = run("revoke_api_token", token.prefix)
     assert "revoked" in out
-    assert client_with(key).get("/probe/X/").status_code == 401
+    assert client_with_token(key).get("/probe/X/").status_code == 401
     out, _ = run("revoke_api_token", key)
     assert "already revoked" in out
 
@@ -271,8 +266,8 @@ def test_demo_login_prints_a_hashed_token_and_retires_the_previous_one(db):
     second, _ = run("demo_login")
     key = second.split("API token", 1)[1].split()[0]
     old = first.split("API token", 1)[1].split()[0]
-    assert client_with(key).get("/probe/X/").status_code in (200, 404)
-    assert client_with(old).get("/probe/X/").status_code == 401
+    assert client_with_token(key).get("/probe/X/").status_code in (200, 404)
+    assert client_with_token(old).get("/probe/X/").status_code == 401
     assert ApiToken.objects.filter(key_hash=hash_key(key)).exists()
 
 
@@ -304,10 +299,9 @@ def test_openapi_schema_documents_the_token_header(client, db):
     assert {"tokenAuth": []} in schema["paths"]["/api/v1/orders/"]["get"]["security"]
 
 
-def test_admin_lists_tokens_without_their_hash_and_revokes_them(client, trader, django_user_model):
-    admin_user = django_user_model.objects.create_superuser("root", password="root-pass-1")
+def test_admin_lists_tokens_without_their_hash_and_revokes_them(client, trader, superuser):
     token, key = ApiToken.issue(trader, name="sell engine")
-    client.force_login(admin_user)
+    client.force_login(superuser)
     page = client.get("/admin/orderstate/apitoken/")
     assert page.status_code == 200
     assert token.prefix in page.content.decode() and token.key_hash not in page.content.decode()
@@ -320,5 +314,5 @@ def test_admin_lists_tokens_without_their_hash_and_revokes_them(client, trader, 
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert client_with(key).get("/probe/X/").status_code == 401
+    assert client_with_token(key).get("/probe/X/").status_code == 401
     assert client.get("/admin/orderstate/apitoken/add/").status_code == 403

@@ -3,16 +3,10 @@ import pytest
 from orderstate import sync
 from orderstate.brokers import get_broker
 from orderstate.brokers.paper import PaperBroker
-from orderstate.manager import OrderStateManager
 from orderstate.models import PaperOrder, SyncOutcome, Trade, TradeStatus
 from orderstate.states import Status
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def bot():
-    return OrderStateManager()
 
 
 def books(seed, steps):
@@ -23,8 +17,8 @@ def books(seed, steps):
     ]
 
 
-def test_registered_orders_are_accepted_into_the_paper_book(bot):
-    bot.register_sell_order("TCS-EQ", "P1", "4050.00", 5)
+def test_registered_orders_are_accepted_into_the_paper_book(manager):
+    manager.register_sell_order("TCS-EQ", "P1", "4050.00", 5)
 
     book = PaperBroker(seed=1).fetch_order_book()
 
@@ -32,17 +26,17 @@ def test_registered_orders_are_accepted_into_the_paper_book(bot):
     assert PaperOrder.objects.get().order_id == "P1"
 
 
-def test_same_seed_gives_the_same_book_step_for_step(bot):
-    bot.register_sell_order("TCS-EQ", "P2", "4050.00", 30)
-    bot.register_buy_order("INFY-EQ", "P3", "1510.00", 12)
+def test_same_seed_gives_the_same_book_step_for_step(manager):
+    manager.register_sell_order("TCS-EQ", "P2", "4050.00", 30)
+    manager.register_buy_order("INFY-EQ", "P3", "1510.00", 12)
     first = books(seed=3, steps=8)
     PaperOrder.objects.all().delete()
 
     assert books(seed=3, steps=8) == first
 
 
-def test_market_order_fills_on_the_first_step(bot):
-    bot.register_buy_order("ITC-EQ", "P4", None, 4)
+def test_market_order_fills_on_the_first_step(manager):
+    manager.register_buy_order("ITC-EQ", "P4", None, 4)
 
     (order,) = PaperBroker(seed=1).fetch_order_book()
 
@@ -50,35 +44,35 @@ def test_market_order_fills_on_the_first_step(bot):
     assert order.filled_quantity == 4
 
 
-def test_orders_move_to_executed_through_syncs(bot):
-    bot.register_buy_order("RELIANCE-EQ", "P5", "2450.00", 10)
+def test_orders_move_to_executed_through_syncs(manager):
+    manager.register_buy_order("RELIANCE-EQ", "P5", "2450.00", 10)
     broker = PaperBroker(seed=7)
 
     seen = set()
     for _ in range(60):
         run = sync.run_sync(broker=broker)
         assert run.outcome == SyncOutcome.OK
-        seen.add(bot.get_order("P5").status)
-        if bot.get_order("P5").status == Status.EXECUTED:
+        seen.add(manager.get_order("P5").status)
+        if manager.get_order("P5").status == Status.EXECUTED:
             break
 
     assert Status.PARTIALLY_FILLED in seen
-    assert bot.get_order("P5").status == Status.EXECUTED
+    assert manager.get_order("P5").status == Status.EXECUTED
     assert Trade.objects.get(symbol="RELIANCE", status=TradeStatus.OPEN).quantity == 10
 
 
-def test_order_we_stop_tracking_is_cancelled_in_the_paper_book(bot):
-    bot.register_sell_order("TCS-EQ", "P6", "9999.00", 5)
+def test_order_we_stop_tracking_is_cancelled_in_the_paper_book(manager):
+    manager.register_sell_order("TCS-EQ", "P6", "9999.00", 5)
     broker = PaperBroker(seed=1)
     broker.fetch_order_book()
-    bot.cancel_order("P6", reason="changed our mind")
+    manager.cancel_order("P6", reason="changed our mind")
 
     (order,) = broker.fetch_order_book()
 
     assert order.status == Status.CANCELLED
     run = sync.run_sync(broker=broker)
     assert run.stats["late_fills"] == 0
-    assert bot.get_order("P6").status == Status.CANCELLED
+    assert manager.get_order("P6").status == Status.CANCELLED
 
 
 def test_paper_is_the_default_broker(settings):

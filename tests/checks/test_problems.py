@@ -12,17 +12,11 @@ from django.utils import timezone
 
 from orderstate.actions import failed_orders
 from orderstate.checks.problems import Problem, find_problems, fix_problems
-from orderstate.manager import OrderStateManager
 from orderstate.models import EventKind, FailedOrder, Order, OrderEvent, Trade
 
 IST = ZoneInfo("Asia/Kolkata")
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def importer(db):
-    return OrderStateManager(source="import")
 
 
 def check(*args, **options):

@@ -15,7 +15,8 @@ from orderstate.models import (
     SyncOutcome,
 )
 from orderstate.states import Status
-from tests.dashboard_support import client_for
+from tests.clients import logged_in_client
+from tests.factories import SyncRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +40,8 @@ def test_anonymous_cancel_redirects_to_login_and_changes_nothing(client, tcs_sel
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_trader_may_not_cancel(trader_client, tcs_sell_order, method):
-    response = getattr(trader_client, method)("/orders/S-100/cancel/", {"reason": "x"})
+def test_viewer_may_not_cancel(viewer_client, tcs_sell_order, method):
+    response = getattr(viewer_client, method)("/orders/S-100/cancel/", {"reason": "x"})
     assert response.status_code == 403
     assert status_of("S-100") == Status.PENDING
 
@@ -62,7 +63,7 @@ def test_cancel_without_reason_shows_the_form_again(staff_client, tcs_sell_order
 
 
 def test_staff_cancel_goes_through_the_manager_and_lands_in_the_timeline(
-    staff_client, staff, tcs_sell_order
+    staff_client, staff_user, tcs_sell_order
 ):
     response = staff_client.post("/orders/S-100/cancel/", {"reason": "sold by hand"}, follow=True)
     assert response.redirect_chain == [("/orders/S-100/", 302)]
@@ -70,12 +71,12 @@ def test_staff_cancel_goes_through_the_manager_and_lands_in_the_timeline(
     order = Order.objects.get(broker_order_id="S-100")
     assert order.status == Status.CANCELLED and order.status_reason == "sold by hand"
     event = order.events.get(kind=EventKind.CANCELLED)
-    assert event.actor == staff and event.source == EventSource.DASHBOARD
+    assert event.actor == staff_user and event.source == EventSource.DASHBOARD
     assert '<span class="actor">Asha Rao</span> via Dashboard' in response.content.decode()
 
 
-def test_user_with_change_order_permission_may_cancel(operator, tcs_sell_order):
-    response = client_for(operator).post("/orders/S-100/cancel/", {"reason": "duplicate"})
+def test_user_with_change_order_permission_may_cancel(trader_client, tcs_sell_order):
+    response = trader_client.post("/orders/S-100/cancel/", {"reason": "duplicate"})
     assert response.status_code == 302
     assert status_of("S-100") == Status.CANCELLED
 
@@ -93,15 +94,15 @@ def test_cancel_of_unknown_order_is_404(staff_client):
     assert staff_client.post("/orders/NOPE/cancel/", {"reason": "x"}).status_code == 404
 
 
-def test_cancel_without_csrf_token_is_refused(staff, tcs_sell_order):
-    client = client_for(staff, enforce_csrf_checks=True)
+def test_cancel_without_csrf_token_is_refused(staff_user, tcs_sell_order):
+    client = logged_in_client(staff_user, enforce_csrf_checks=True)
     response = client.post("/orders/S-100/cancel/", {"reason": "no token"})
     assert response.status_code == 403
     assert status_of("S-100") == Status.PENDING
 
 
-def test_cancel_with_the_confirmation_pages_csrf_token_works(staff, tcs_sell_order):
-    client = client_for(staff, enforce_csrf_checks=True)
+def test_cancel_with_the_confirmation_pages_csrf_token_works(staff_user, tcs_sell_order):
+    client = logged_in_client(staff_user, enforce_csrf_checks=True)
     page = client.get("/orders/S-100/cancel/")
     token = page.context["csrf_token"]
     response = client.post(
@@ -115,29 +116,29 @@ def test_cancel_with_the_confirmation_pages_csrf_token_works(staff, tcs_sell_ord
 
 
 @pytest.fixture
-def waiting_entry(bot):
-    return bot.add_failed_order("ITC-EQ", qty=40, close="438.15", reason="insufficient funds")
+def waiting_entry(manager):
+    return manager.add_failed_order("ITC-EQ", qty=40, close="438.15", reason="insufficient funds")
 
 
 @pytest.fixture
-def expired_entry(bot):
+def expired_entry(manager):
     old = timezone.now() - timedelta(days=3)
-    entry = bot.add_failed_order("SBIN-EQ", qty=5, close="600", reason="funds")
+    entry = manager.add_failed_order("SBIN-EQ", qty=5, close="600", reason="funds")
     FailedOrder.objects.filter(pk=entry.pk).update(first_failed_at=old)
-    bot.cleanup_expired_failed_orders()
+    manager.cleanup_expired_failed_orders()
     entry.refresh_from_db()
     assert entry.status == FailedOrderStatus.EXPIRED
     return entry
 
 
-def test_trader_may_not_drop_or_retry(trader_client, waiting_entry, expired_entry):
-    assert trader_client.post(f"/failed/{waiting_entry.pk}/drop/").status_code == 403
-    assert trader_client.post(f"/failed/{expired_entry.pk}/retry/").status_code == 403
+def test_viewer_may_not_drop_or_retry(viewer_client, waiting_entry, expired_entry):
+    assert viewer_client.post(f"/failed/{waiting_entry.pk}/drop/").status_code == 403
+    assert viewer_client.post(f"/failed/{expired_entry.pk}/retry/").status_code == 403
     waiting_entry.refresh_from_db()
     assert waiting_entry.status == FailedOrderStatus.WAITING
 
 
-def test_drop_confirms_then_drops_with_the_user_in_the_log(staff_client, staff, waiting_entry):
+def test_drop_confirms_then_drops_with_the_user_in_the_log(staff_client, staff_user, waiting_entry):
     confirm = staff_client.get(f"/failed/{waiting_entry.pk}/drop/")
     assert "Drop the failed buy of ITC" in confirm.content.decode()
     response = staff_client.post(f"/failed/{waiting_entry.pk}/drop/", follow=True)
@@ -145,7 +146,7 @@ def test_drop_confirms_then_drops_with_the_user_in_the_log(staff_client, staff, 
     waiting_entry.refresh_from_db()
     assert waiting_entry.status == FailedOrderStatus.EXPIRED
     event = OrderEvent.objects.filter(kind=EventKind.FAILED_ORDER).latest("id")
-    assert event.actor == staff and event.data["reason"] == "dropped"
+    assert event.actor == staff_user and event.data["reason"] == "dropped"
     assert "Asha Rao" in response.content.decode()
 
 
@@ -155,7 +156,7 @@ def test_dropping_twice_warns_and_changes_nothing(staff_client, waiting_entry):
     assert messages_of(response) == ["The failed buy of ITC is not waiting; nothing changed."]
 
 
-def test_retry_puts_an_expired_buy_back_in_the_queue(staff_client, staff, expired_entry):
+def test_retry_puts_an_expired_buy_back_in_the_queue(staff_client, staff_user, expired_entry):
     response = staff_client.post(f"/failed/{expired_entry.pk}/retry/", follow=True)
     assert messages_of(response) == ["The failed buy of SBIN is back in the retry queue."]
     expired_entry.refresh_from_db()
@@ -164,11 +165,11 @@ def test_retry_puts_an_expired_buy_back_in_the_queue(staff_client, staff, expire
     assert "first_failed_originally" in expired_entry.metadata
     event = OrderEvent.objects.filter(kind=EventKind.FAILED_ORDER).latest("id")
     assert (event.from_status, event.to_status) == ("EXPIRED", "WAITING")
-    assert event.actor == staff
+    assert event.actor == staff_user
 
 
-def test_retry_of_a_bought_entry_is_refused_with_a_message(staff_client, bot, waiting_entry):
-    bot.mark_failed_order_retried("ITC", "B-777")
+def test_retry_of_a_bought_entry_is_refused_with_a_message(staff_client, manager, waiting_entry):
+    manager.mark_failed_order_retried("ITC", "B-777")
     response = staff_client.post(f"/failed/{waiting_entry.pk}/retry/", follow=True)
     assert response.status_code == 200
     [message] = messages_of(response)
@@ -177,15 +178,15 @@ def test_retry_of_a_bought_entry_is_refused_with_a_message(staff_client, bot, wa
     assert waiting_entry.status == FailedOrderStatus.RETRIED
 
 
-def test_retry_when_the_symbol_already_waits_is_refused(staff_client, bot, expired_entry):
-    bot.add_failed_order("SBIN-EQ", qty=5, close="600", reason="funds again")
+def test_retry_when_the_symbol_already_waits_is_refused(staff_client, manager, expired_entry):
+    manager.add_failed_order("SBIN-EQ", qty=5, close="600", reason="funds again")
     response = staff_client.post(f"/failed/{expired_entry.pk}/retry/", follow=True)
     [message] = messages_of(response)
     assert "already has a waiting failed order" in message
 
 
-def test_failed_action_without_csrf_token_is_refused(staff, waiting_entry):
-    client = client_for(staff, enforce_csrf_checks=True)
+def test_failed_action_without_csrf_token_is_refused(staff_user, waiting_entry):
+    client = logged_in_client(staff_user, enforce_csrf_checks=True)
     assert client.post(f"/failed/{waiting_entry.pk}/drop/").status_code == 403
 
 
@@ -193,7 +194,7 @@ def test_failed_action_without_csrf_token_is_refused(staff, waiting_entry):
 
 
 @pytest.fixture
-def fake_sync(monkeypatch, sync_run):
+def fake_sync(monkeypatch):
     """Stand in for orderstate.sync.run_sync (owned by the sync), recording its calls."""
     calls = []
     result = {"outcome": SyncOutcome.OK, "stats": {"checked": 4, "executed": 1}, "error": ""}
@@ -202,23 +203,25 @@ def fake_sync(monkeypatch, sync_run):
         calls.append({"actor": actor, "dry_run": dry_run, "broker_name": broker_name})
         if isinstance(result.get("raise"), Exception):
             raise result["raise"]
-        return sync_run(outcome=result["outcome"], stats=result["stats"], error=result["error"])
+        return SyncRunFactory(
+            outcome=result["outcome"], stats=result["stats"], error=result["error"]
+        )
 
     monkeypatch.setattr(sync, "run_sync", run_sync, raising=False)
     return {"calls": calls, "result": result}
 
 
-def test_trader_may_not_run_a_sync(trader_client, fake_sync):
-    assert trader_client.post("/sync/run/").status_code == 403
+def test_viewer_may_not_run_a_sync(viewer_client, fake_sync):
+    assert viewer_client.post("/sync/run/").status_code == 403
     assert fake_sync["calls"] == []
 
 
-def test_sync_now_confirms_then_runs_as_the_user(staff_client, staff, fake_sync):
+def test_sync_now_confirms_then_runs_as_the_user(staff_client, staff_user, fake_sync):
     confirm = staff_client.get("/sync/run/")
     assert "Sync with the broker now" in confirm.content.decode()
     assert fake_sync["calls"] == []
     response = staff_client.post("/sync/run/", follow=True)
-    assert fake_sync["calls"] == [{"actor": staff, "dry_run": False, "broker_name": None}]
+    assert fake_sync["calls"] == [{"actor": staff_user, "dry_run": False, "broker_name": None}]
     assert messages_of(response) == ["Sync finished: checked 4, executed 1."]
 
 
@@ -241,8 +244,8 @@ def test_sync_refused_by_the_state_is_a_message(staff_client, fake_sync):
     assert messages_of(response) == ["The sync did not run: broker 'nope' is not configured"]
 
 
-def test_sync_without_csrf_token_is_refused(staff, fake_sync):
-    client = client_for(staff, enforce_csrf_checks=True)
+def test_sync_without_csrf_token_is_refused(staff_user, fake_sync):
+    client = logged_in_client(staff_user, enforce_csrf_checks=True)
     assert client.post("/sync/run/").status_code == 403
     assert fake_sync["calls"] == []
 

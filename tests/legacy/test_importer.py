@@ -339,11 +339,6 @@ def test_snapshot_price_is_the_newest_and_snapshot_only_orders_are_imported(mess
 # The manager's import verbs --------------------------------------------------------------
 
 
-@pytest.fixture
-def importer(db):
-    return OrderStateManager(source="import")
-
-
 def test_import_order_refuses_fills_that_do_not_fit_the_status(importer):
     at = datetime(2026, 10, 5, 16, 0, tzinfo=IST)
     with pytest.raises(ValidationError, match="does not fit status EXECUTED"):

@@ -26,11 +26,6 @@ from tests.kotak_book import book, load, row, rows
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def bot():
-    return OrderStateManager(source="bot")
-
-
 def register_like(manager, raw, *, price=None):
     """Register a bot order matching a book row (as the bot placed it)."""
     symbol = raw["trdSym"]
@@ -62,13 +57,13 @@ def snapshot():
     return list(orders), OrderEvent.objects.count(), Trade.objects.count()
 
 
-def test_recorded_book_moves_every_order_to_its_broker_status(bot):
+def test_recorded_book_moves_every_order_to_its_broker_status(manager):
     for raw in rows("order_report_mixed"):
         price = "1700.00" if raw["nOrdNo"] == "220621000000105" else None
-        register_like(bot, raw, price=price)
-    position(bot, "RELIANCE", 10, "2450.00")
+        register_like(manager, raw, price=price)
+    position(manager, "RELIANCE", 10, "2450.00")
 
-    stats = bot.sync_with_broker(broker_orders=rows("order_report_mixed"))
+    stats = manager.sync_with_broker(broker_orders=rows("order_report_mixed"))
 
     assert order(220621000000101).status == Status.EXECUTED
     assert order(220621000000101).average_price == Decimal("2575.4000")
@@ -99,13 +94,13 @@ def test_recorded_book_moves_every_order_to_its_broker_status(bot):
     assert stats["external"] == 0
 
 
-def test_second_sync_of_the_same_book_changes_nothing(bot):
+def test_second_sync_of_the_same_book_changes_nothing(manager):
     for raw in rows("order_report_mixed"):
-        register_like(bot, raw)
-    bot.sync_with_broker(broker_orders=rows("order_report_mixed"))
+        register_like(manager, raw)
+    manager.sync_with_broker(broker_orders=rows("order_report_mixed"))
     before = snapshot()
 
-    stats = bot.sync_with_broker(broker_orders=rows("order_report_mixed"))
+    stats = manager.sync_with_broker(broker_orders=rows("order_report_mixed"))
 
     assert snapshot() == before
     changes = ("executed", "partially_filled", "rejected", "cancelled", "price_updated", "opened")
@@ -113,20 +108,20 @@ def test_second_sync_of_the_same_book_changes_nothing(bot):
     assert stats["checked"] == 8
 
 
-def test_sync_events_come_from_the_sync(bot):
+def test_sync_events_come_from_the_sync(manager):
     raw = row("5001", "TCS", "B", "complete", 5, 5, "3890.00", "3890.00")
-    register_like(bot, raw)
-    bot.sync_with_broker(broker_orders=[raw])
+    register_like(manager, raw)
+    manager.sync_with_broker(broker_orders=[raw])
     event = OrderEvent.objects.filter(order__broker_order_id="5001", kind=EventKind.EXECUTED).get()
     assert event.source == "sync"
 
 
-def test_late_fill_of_an_order_we_cancelled_is_applied(bot):
-    position(bot, "INFY", 12, "1500.00")
-    bot.register_sell_order("INFY-EQ", "5002", "1585.00", 12)
-    bot.remove_from_tracking("INFY", reason="bot gave up")
+def test_late_fill_of_an_order_we_cancelled_is_applied(manager):
+    position(manager, "INFY", 12, "1500.00")
+    manager.register_sell_order("INFY-EQ", "5002", "1585.00", 12)
+    manager.remove_from_tracking("INFY", reason="bot gave up")
 
-    stats = bot.sync_with_broker(
+    stats = manager.sync_with_broker(
         broker_orders=[row("5002", "INFY", "S", "complete", 12, 12, "1585.00", "1585.00")]
     )
 
@@ -139,11 +134,11 @@ def test_late_fill_of_an_order_we_cancelled_is_applied(bot):
     assert stats["external"] == 0
 
 
-def test_late_partial_fill_keeps_a_cancelled_order_cancelled(bot):
-    bot.register_sell_order("INFY-EQ", "5003", "1585.00", 12)
-    bot.cancel_order("5003", reason="replaced")
+def test_late_partial_fill_keeps_a_cancelled_order_cancelled(manager):
+    manager.register_sell_order("INFY-EQ", "5003", "1585.00", 12)
+    manager.cancel_order("5003", reason="replaced")
 
-    bot.sync_with_broker(
+    manager.sync_with_broker(
         broker_orders=[row("5003", "INFY", "S", "cancelled", 12, 4, "1585.00", "1585.00")]
     )
 
@@ -151,12 +146,12 @@ def test_late_partial_fill_keeps_a_cancelled_order_cancelled(bot):
     assert order(5003).filled_quantity == 4
 
 
-def test_cancelled_order_without_more_fills_is_left_alone(bot):
-    bot.register_sell_order("INFY-EQ", "5004", "1585.00", 12)
-    bot.cancel_order("5004", reason="replaced")
+def test_cancelled_order_without_more_fills_is_left_alone(manager):
+    manager.register_sell_order("INFY-EQ", "5004", "1585.00", 12)
+    manager.cancel_order("5004", reason="replaced")
     before = snapshot()
 
-    stats = bot.sync_with_broker(
+    stats = manager.sync_with_broker(
         broker_orders=[row("5004", "INFY", "S", "cancelled", 12, 0, "1585.00")]
     )
 
@@ -165,24 +160,24 @@ def test_cancelled_order_without_more_fills_is_left_alone(bot):
     assert stats["external"] == 0
 
 
-def test_filled_quantity_never_decreases(bot):
-    bot.register_sell_order("ITC-EQ", "5005", "445.00", 40)
-    bot.record_fill("5005", 20, "445.00", fill_id="F1")
+def test_filled_quantity_never_decreases(manager):
+    manager.register_sell_order("ITC-EQ", "5005", "445.00", 40)
+    manager.record_fill("5005", 20, "445.00", fill_id="F1")
     version = order(5005).version
 
-    bot.sync_with_broker(broker_orders=[row("5005", "ITC", "S", "open", 40, 15, "445.00")])
+    manager.sync_with_broker(broker_orders=[row("5005", "ITC", "S", "open", 40, 15, "445.00")])
 
     assert order(5005).filled_quantity == 20
     assert order(5005).status == Status.PARTIALLY_FILLED
     assert order(5005).version == version
 
 
-def test_missing_order_is_counted_then_flagged_never_dropped(bot, settings):
+def test_missing_order_is_counted_then_flagged_never_dropped(manager, settings):
     settings.ORDERSTATE_MISSING_THRESHOLD = 3
-    bot.register_sell_order("LT-EQ", "5006", "3500.00", 3)
+    manager.register_sell_order("LT-EQ", "5006", "3500.00", 3)
     other = [row("5099", "TCS", "B", "rejected", 1, 0, "3890.00")]
 
-    results = [bot.sync_with_broker(broker_orders=other) for _ in range(4)]
+    results = [manager.sync_with_broker(broker_orders=other) for _ in range(4)]
 
     missing = order(5006)
     assert missing.status == Status.PENDING
@@ -193,24 +188,26 @@ def test_missing_order_is_counted_then_flagged_never_dropped(bot, settings):
     assert missing.events.filter(kind=EventKind.MISSING).count() == 3
 
 
-def test_order_seen_again_resets_its_missing_count(bot):
+def test_order_seen_again_resets_its_missing_count(manager):
     raw = row("5007", "LT", "S", "open", 3, 0, "3500.00")
-    register_like(bot, raw)
-    bot.sync_with_broker(broker_orders=[])
+    register_like(manager, raw)
+    manager.sync_with_broker(broker_orders=[])
     assert order(5007).missing_count == 1
 
-    bot.sync_with_broker(broker_orders=[raw])
+    manager.sync_with_broker(broker_orders=[raw])
 
     assert order(5007).missing_count == 0
     assert order(5007).last_synced_at is not None
 
 
-def test_manual_sell_closes_the_trade_and_stops_tracking_the_bot_sell(bot):
-    position(bot, "RELIANCE", 10, "2450.00")
-    bot.register_sell_order("RELIANCE-EQ", "5008", "2600.00", 10)
+def test_manual_sell_closes_the_trade_and_stops_tracking_the_bot_sell(manager):
+    position(manager, "RELIANCE", 10, "2450.00")
+    manager.register_sell_order("RELIANCE-EQ", "5008", "2600.00", 10)
     manual = row("9001", "RELIANCE", "S", "complete", 10, 10, "0.00", "2520.00", prcTp="MKT")
 
-    stats = bot.sync_with_broker(broker_orders=[manual, row("5008", "RELIANCE", "S", "open", 10)])
+    stats = manager.sync_with_broker(
+        broker_orders=[manual, row("5008", "RELIANCE", "S", "open", 10)]
+    )
 
     trade = Trade.objects.get(symbol="RELIANCE")
     assert trade.status == TradeStatus.CLOSED
@@ -223,26 +220,28 @@ def test_manual_sell_closes_the_trade_and_stops_tracking_the_bot_sell(bot):
     assert recorded.status == Status.EXECUTED
     assert stats["manual_sells"] == 1
     assert stats["external"] == 1
-    assert bot.get_active_sell_orders() == {}
+    assert manager.get_active_sell_orders() == {}
 
 
-def test_manual_sell_is_not_counted_twice(bot):
-    position(bot, "RELIANCE", 10, "2450.00")
-    bot.register_sell_order("RELIANCE-EQ", "5009", "2600.00", 10)
+def test_manual_sell_is_not_counted_twice(manager):
+    position(manager, "RELIANCE", 10, "2450.00")
+    manager.register_sell_order("RELIANCE-EQ", "5009", "2600.00", 10)
     manual = row("9002", "RELIANCE", "S", "complete", 10, 10, "2520.00", "2520.00")
-    bot.sync_with_broker(broker_orders=[manual])
+    manager.sync_with_broker(broker_orders=[manual])
 
-    stats = bot.sync_with_broker(broker_orders=[manual])
+    stats = manager.sync_with_broker(broker_orders=[manual])
 
     assert stats["manual_sells"] == 0
     assert stats["external"] == 0
     assert Order.objects.filter(broker_order_id="9002").count() == 1
 
 
-def test_manual_buy_of_a_failed_order_opens_a_trade(bot):
-    bot.add_failed_order("ITC-EQ", "ITC.NS", qty=40, close="438.15", reason="insufficient funds")
+def test_manual_buy_of_a_failed_order_opens_a_trade(manager):
+    manager.add_failed_order(
+        "ITC-EQ", "ITC.NS", qty=40, close="438.15", reason="insufficient funds"
+    )
 
-    stats = bot.sync_with_broker(
+    stats = manager.sync_with_broker(
         broker_orders=[row("9003", "ITC", "B", "traded", 40, 40, "0.00", "439.00", prcTp="MKT")]
     )
 
@@ -253,11 +252,11 @@ def test_manual_buy_of_a_failed_order_opens_a_trade(bot):
     assert trade.quantity == 40
     assert trade.entry_price == Decimal("439.0000")
     assert stats["manual_buys"] == 1
-    assert bot.get_failed_orders() == []
+    assert manager.get_failed_orders() == []
 
 
-def test_external_orders_are_recorded_with_their_state(bot):
-    stats = bot.sync_with_broker(broker_orders=rows("order_report_mixed"))
+def test_external_orders_are_recorded_with_their_state(manager):
+    stats = manager.sync_with_broker(broker_orders=rows("order_report_mixed"))
 
     assert stats["external"] == 13
     assert stats["errors"] == 0
@@ -271,11 +270,11 @@ def test_external_orders_are_recorded_with_their_state(bot):
     assert (stop_loss.order_type, stop_loss.trigger_price) == ("SL", Decimal("541.00"))
 
 
-def test_unknown_status_leaves_the_order_and_keeps_the_text(bot):
+def test_unknown_status_leaves_the_order_and_keeps_the_text(manager):
     raw = rows("order_report_unknown_status")[0]
-    register_like(bot, raw)
+    register_like(manager, raw)
 
-    stats = bot.sync_with_broker(broker_orders=[raw])
+    stats = manager.sync_with_broker(broker_orders=[raw])
 
     assert order(raw["nOrdNo"]).status == Status.PENDING
     assert order(raw["nOrdNo"]).broker_status == "frozen by exchange"
@@ -283,15 +282,15 @@ def test_unknown_status_leaves_the_order_and_keeps_the_text(bot):
     assert stats["errors"] == 0
 
 
-def test_garbage_rows_are_counted_and_the_good_ones_applied(bot):
+def test_garbage_rows_are_counted_and_the_good_ones_applied(manager):
     for order_id, symbol, qty, price in [
         ("220621000000301", "RELIANCE-EQ", 10, "2575.00"),
         ("220621000000303", "INFY-EQ", 12, "1585.00"),
         ("220621000000310", "LT-EQ", 3, "3500.00"),
     ]:
-        bot.register_sell_order(symbol, order_id, price, qty)
+        manager.register_sell_order(symbol, order_id, price, qty)
 
-    stats = bot.sync_with_broker(broker_orders=load("order_report_garbage"))
+    stats = manager.sync_with_broker(broker_orders=load("order_report_garbage"))
 
     assert order(220621000000301).status == Status.EXECUTED
     assert order(220621000000310).status == Status.OPEN
@@ -302,12 +301,12 @@ def test_garbage_rows_are_counted_and_the_good_ones_applied(bot):
     assert len(stats["notes"]) == 8
 
 
-def test_broker_error_fails_the_run_and_changes_nothing(bot):
+def test_broker_error_fails_the_run_and_changes_nothing(manager):
     for raw in rows("order_report_mixed"):
-        register_like(bot, raw)
+        register_like(manager, raw)
     before = snapshot()
 
-    stats = bot.sync_with_broker(broker_orders=load("order_report_not_ok"))
+    stats = manager.sync_with_broker(broker_orders=load("order_report_not_ok"))
 
     assert snapshot() == before
     assert stats["outcome"] == SyncOutcome.FAILED
@@ -336,31 +335,31 @@ class BookApi:
 
 
 @pytest.mark.parametrize("api", [NoneApi(), RaisingApi()])
-def test_orders_api_failure_changes_nothing(bot, api):
-    register_like(bot, row("5010", "TCS", "B", "complete", 5, 5, "3890.00"))
+def test_orders_api_failure_changes_nothing(manager, api):
+    register_like(manager, row("5010", "TCS", "B", "complete", 5, 5, "3890.00"))
     before = snapshot()
 
-    stats = bot.sync_with_broker(orders_api=api)
+    stats = manager.sync_with_broker(orders_api=api)
 
     assert snapshot() == before
     assert stats["outcome"] == SyncOutcome.FAILED
 
 
-def test_orders_api_body_is_synced(bot):
+def test_orders_api_body_is_synced(manager):
     raw = row("5011", "TCS", "B", "complete", 5, 5, "3890.00", "3890.00")
-    register_like(bot, raw)
+    register_like(manager, raw)
 
-    stats = bot.sync_with_broker(orders_api=BookApi(book(raw)))
+    stats = manager.sync_with_broker(orders_api=BookApi(book(raw)))
 
     assert stats["executed"] == 1
     assert order(5011).status == Status.EXECUTED
 
 
-def test_dry_run_reports_changes_and_writes_nothing(bot):
+def test_dry_run_reports_changes_and_writes_nothing(manager):
     for raw in rows("order_report_mixed")[:6]:
-        register_like(bot, raw, price="1.00" if raw["nOrdNo"].endswith("105") else None)
-    position(bot, "RELIANCE", 10, "2450.00")
-    bot.register_sell_order("LT-EQ", "5012", "3500.00", 3)
+        register_like(manager, raw, price="1.00" if raw["nOrdNo"].endswith("105") else None)
+    position(manager, "RELIANCE", 10, "2450.00")
+    manager.register_sell_order("LT-EQ", "5012", "3500.00", 3)
     before = snapshot()
 
     run = sync.run_sync(broker=sync._GivenBook(rows("order_report_mixed")), dry_run=True)
@@ -377,14 +376,14 @@ def test_dry_run_reports_changes_and_writes_nothing(bot):
     assert {"order_id": "220621000000101", "changes": ["executed"]} in run.stats["plan"]
 
 
-def test_one_failing_order_is_counted_and_leaves_the_others_applied(bot, monkeypatch):
+def test_one_failing_order_is_counted_and_leaves_the_others_applied(manager, monkeypatch):
     raws = [
         row("5013", "TCS", "B", "complete", 5, 5, "3890.00", "3890.00"),
         row("5014", "INFY", "B", "complete", 4, 4, "1500.00", "1500.00"),
         row("5015", "ITC", "B", "complete", 40, 40, "440.00", "440.00"),
     ]
     for raw in raws:
-        register_like(bot, raw)
+        register_like(manager, raw)
     log_events = OrderStateManager.log_events
 
     def failing_log_events(self, order, events):
@@ -395,7 +394,7 @@ def test_one_failing_order_is_counted_and_leaves_the_others_applied(bot, monkeyp
 
     monkeypatch.setattr(OrderStateManager, "log_events", failing_log_events)
 
-    stats = bot.sync_with_broker(broker_orders=raws)
+    stats = manager.sync_with_broker(broker_orders=raws)
 
     assert order(5013).status == Status.EXECUTED
     assert order(5015).status == Status.EXECUTED
@@ -438,15 +437,15 @@ def assert_untouched(crashed):
 
 
 def test_crash_between_batches_keeps_the_committed_one_and_records_the_run(
-    bot, monkeypatch, settings
+    manager, monkeypatch, settings
 ):
     settings.ORDERSTATE_SYNC_BATCH_SIZE = 1
     for raw in TWO_EXECUTED:
-        register_like(bot, raw)
+        register_like(manager, raw)
     calls = crash_on_second_order(monkeypatch)
 
     with pytest.raises(KeyboardInterrupt):
-        bot.sync_with_broker(broker_orders=TWO_EXECUTED)
+        manager.sync_with_broker(broker_orders=TWO_EXECUTED)
 
     applied, crashed = order(calls[0]), order(calls[1])
     assert applied.status == Status.EXECUTED
@@ -458,13 +457,13 @@ def test_crash_between_batches_keeps_the_committed_one_and_records_the_run(
     assert run.stats["executed"] == 1
 
 
-def test_crash_inside_a_batch_leaves_every_order_of_the_batch_untouched(bot, monkeypatch):
+def test_crash_inside_a_batch_leaves_every_order_of_the_batch_untouched(manager, monkeypatch):
     for raw in TWO_EXECUTED:
-        register_like(bot, raw)
+        register_like(manager, raw)
     calls = crash_on_second_order(monkeypatch)
 
     with pytest.raises(KeyboardInterrupt):
-        bot.sync_with_broker(broker_orders=TWO_EXECUTED)
+        manager.sync_with_broker(broker_orders=TWO_EXECUTED)
 
     for order_id in calls:
         assert_untouched(order(order_id))
@@ -474,17 +473,17 @@ def test_crash_inside_a_batch_leaves_every_order_of_the_batch_untouched(bot, mon
 
 
 @pytest.mark.django_db(transaction=True)
-def test_twenty_changed_orders_commit_as_one_batch(bot, monkeypatch):
+def test_twenty_changed_orders_commit_as_one_batch(manager, monkeypatch):
     raws = [
         row(f"60{n:02d}", f"SYM{n}", "B", "complete", 5, 5, "10.00", "10.00") for n in range(20)
     ]
     for raw in raws:
-        register_like(bot, raw)
+        register_like(manager, raw)
     commits = []
     commit = connection.commit
     monkeypatch.setattr(connection, "commit", lambda: commits.append(1) or commit())
 
-    stats = bot.sync_with_broker(broker_orders=raws)
+    stats = manager.sync_with_broker(broker_orders=raws)
 
     assert stats["executed"] == 20
     assert Order.objects.filter(status=Status.EXECUTED).count() == 20
@@ -497,15 +496,15 @@ def test_twenty_changed_orders_commit_as_one_batch(bot, monkeypatch):
     assert len(commits) < 10, len(commits)
 
 
-def test_buy_and_its_sell_both_filled_since_the_last_sync_open_then_close_the_position(bot):
+def test_buy_and_its_sell_both_filled_since_the_last_sync_open_then_close_the_position(manager):
     raws = [
         row("7001", "HDFC", "B", "complete", 10, 10, "1600.00", "1600.00"),
         row("7002", "HDFC", "S", "complete", 10, 10, "1650.00", "1650.00"),
     ]
     for raw in raws:
-        register_like(bot, raw)
+        register_like(manager, raw)
 
-    stats = bot.sync_with_broker(broker_orders=raws)
+    stats = manager.sync_with_broker(broker_orders=raws)
 
     assert stats["executed"] == 2 and stats["errors"] == 0
     trade = Trade.objects.get(symbol="HDFC")
@@ -517,22 +516,22 @@ def test_buy_and_its_sell_both_filled_since_the_last_sync_open_then_close_the_po
     assert trade.entry_order == order("7001") and trade.exit_order == order("7002")
 
 
-def test_run_cut_off_by_a_killed_process_is_closed_by_the_next(bot):
+def test_run_cut_off_by_a_killed_process_is_closed_by_the_next(manager):
     killed = SyncRun.objects.create(broker="kotak")
 
-    bot.sync_with_broker(broker_orders=[])
+    manager.sync_with_broker(broker_orders=[])
 
     killed.refresh_from_db()
     assert killed.outcome == SyncOutcome.FAILED
     assert "abandoned" in killed.error
 
 
-def test_order_registered_after_the_fetch_is_not_missing(bot):
+def test_order_registered_after_the_fetch_is_not_missing(manager):
     class LateRegistration:
         name = "test"
 
         def fetch_order_book(self):
-            bot.register_sell_order("LT-EQ", "5018", "3500.00", 3)
+            manager.register_sell_order("LT-EQ", "5018", "3500.00", 3)
             return parse_order_report(book())
 
     run = sync.run_sync(broker=LateRegistration())
@@ -541,44 +540,44 @@ def test_order_registered_after_the_fetch_is_not_missing(bot):
     assert order(5018).missing_count == 0
 
 
-def test_sync_run_is_stored_with_every_stats_key(bot):
-    bot.sync_with_broker(broker_orders=[])
+def test_sync_run_is_stored_with_every_stats_key(manager):
+    manager.sync_with_broker(broker_orders=[])
     run = SyncRun.objects.get()
     assert set(sync.STAT_KEYS) <= set(run.stats)
     assert run.outcome == SyncOutcome.OK
     assert run.broker == "given"
 
 
-def _unchanged_book(bot, count):
+def _unchanged_book(manager, count):
     raws = []
     for index in range(count):
         raw = row(f"Q{index}", f"SYM{index}", "S", "open", 10, 0, "100.00")
-        register_like(bot, raw)
+        register_like(manager, raw)
         raws.append(raw)
-    bot.sync_with_broker(broker_orders=raws)  # first sight stores the broker text
+    manager.sync_with_broker(broker_orders=raws)  # first sight stores the broker text
     return raws
 
 
-def test_queries_do_not_grow_with_unchanged_orders(bot, django_assert_max_num_queries):
-    few = _unchanged_book(bot, 3)
+def test_queries_do_not_grow_with_unchanged_orders(manager, django_assert_max_num_queries):
+    few = _unchanged_book(manager, 3)
     with CaptureQueriesContext(connection) as small:
-        bot.sync_with_broker(broker_orders=few)
+        manager.sync_with_broker(broker_orders=few)
     Order.objects.all().delete()
-    many = _unchanged_book(bot, 120)
+    many = _unchanged_book(manager, 120)
 
     with django_assert_max_num_queries(len(small.captured_queries)):
-        stats = bot.sync_with_broker(broker_orders=many)
+        stats = manager.sync_with_broker(broker_orders=many)
 
     assert stats["checked"] == 120
     assert Order.objects.filter(last_synced_at__isnull=True).count() == 0
 
 
-def test_run_stores_the_state_problems_found_after_it(bot):
-    bot.register_buy_order("TCS-EQ", "7001", "3890.00", 5)
-    position(bot, "INFY", 10)
-    bot.register_sell_order("INFY-EQ", "S-INFY", "1600.00", 10)
+def test_run_stores_the_state_problems_found_after_it(manager):
+    manager.register_buy_order("TCS-EQ", "7001", "3890.00", 5)
+    position(manager, "INFY", 10)
+    manager.register_sell_order("INFY-EQ", "S-INFY", "1600.00", 10)
 
-    bot.sync_with_broker(broker_orders=[row("7001", "TCS", "B", "complete", 5, 5, "3890.00")])
+    manager.sync_with_broker(broker_orders=[row("7001", "TCS", "B", "complete", 5, 5, "3890.00")])
 
     run = SyncRun.objects.get()
     # The executed buy left a position with no sell order; INFY's is protected.
@@ -587,15 +586,15 @@ def test_run_stores_the_state_problems_found_after_it(bot):
     assert "state_problems=1 (unprotected_position:1)" in sync.summary(run)
 
 
-def test_clean_state_is_stored_as_zero_problems(bot):
-    bot.sync_with_broker(broker_orders=[])
+def test_clean_state_is_stored_as_zero_problems(manager):
+    manager.sync_with_broker(broker_orders=[])
 
     run = SyncRun.objects.get()
     assert (run.stats["state_problems"], run.stats["state_problem_codes"]) == (0, {})
     assert "state_problems=0" in sync.summary(run)
 
 
-def test_dry_run_and_failed_run_do_not_check_the_state(bot):
+def test_dry_run_and_failed_run_do_not_check_the_state(manager):
     sync.run_sync(broker=sync._GivenBook([]), dry_run=True)
     sync.run_sync(broker=sync._GivenBook({"stat": "Not_Ok", "emsg": "session expired"}))
 
@@ -604,14 +603,14 @@ def test_dry_run_and_failed_run_do_not_check_the_state(bot):
         assert "state_problems" not in sync.summary(run)
 
 
-def test_failing_state_check_leaves_the_run_ok_and_its_changes_applied(bot, monkeypatch):
-    bot.register_buy_order("TCS-EQ", "7001", "3890.00", 5)
+def test_failing_state_check_leaves_the_run_ok_and_its_changes_applied(manager, monkeypatch):
+    manager.register_buy_order("TCS-EQ", "7001", "3890.00", 5)
 
     def broken():
         raise RuntimeError("check crashed")
 
     monkeypatch.setattr(sync, "find_problems", broken)
-    bot.sync_with_broker(broker_orders=[row("7001", "TCS", "B", "complete", 5, 5, "3890.00")])
+    manager.sync_with_broker(broker_orders=[row("7001", "TCS", "B", "complete", 5, 5, "3890.00")])
 
     run = SyncRun.objects.get()
     assert run.outcome == SyncOutcome.OK
