@@ -1,7 +1,8 @@
-"""Races between separate processes on PostgreSQL: the database keeps the invariants.
+"""Races through the manager on PostgreSQL: the database keeps the invariants.
 
 Each child is a forked process with its own database connection, as gunicorn
-workers and the sync worker are. A barrier makes them start together.
+workers and the sync worker are; the failed-buy queue is raced from threads, as a
+bot's do. A barrier makes them start together.
 """
 
 import multiprocessing
@@ -13,7 +14,7 @@ from django.db import connection, connections
 
 from orderstate.errors import DuplicateOrder, InvalidTransition
 from orderstate.manager import OrderStateManager
-from orderstate.models import EventKind, Fill, Order, OrderEvent
+from orderstate.models import EventKind, FailedOrder, FailedOrderStatus, Fill, Order, OrderEvent
 from orderstate.states import ACTIVE, Status
 
 FORK = multiprocessing.get_context("fork")
@@ -178,27 +179,32 @@ def test_cancel_racing_execute_has_exactly_one_outcome(postgres):
         assert order.filled_quantity == 0
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_ten_threads_register_ten_symbols_on_sqlite():
-    if connection.vendor != "sqlite":
-        pytest.skip("the SQLite writer queue (WAL, IMMEDIATE, busy timeout)")
-    barrier = threading.Barrier(10)
+def test_concurrent_failures_for_one_symbol_keep_one_entry():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    threads_count = 6
+    barrier = threading.Barrier(threads_count)
     errors = []
 
-    def register(index):
+    def fail_once(n):
         try:
-            barrier.wait(timeout=30)
-            OrderStateManager().register_sell_order(f"THREAD{index}", f"T-{index}", "99.95", 1)
-        except Exception as exc:  # collected and asserted below
-            errors.append(repr(exc))
+            barrier.wait()
+            OrderStateManager(source="bot").add_failed_order(
+                "TCS-EQ", "TCS.NS", qty=5 + n, close=3890.0, reason=f"attempt {n}"
+            )
+        except Exception as exc:
+            errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=register, args=(index,)) for index in range(10)]
+    threads = [threading.Thread(target=fail_once, args=(n,)) for n in range(threads_count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=120)
+        thread.join()
     assert errors == []
-    assert Order.objects.count() == 10
-    assert OrderEvent.objects.filter(kind=EventKind.REGISTERED).count() == 10
+    entry = FailedOrder.objects.get()
+    assert entry.status == FailedOrderStatus.WAITING
+    assert entry.retry_count == threads_count - 1

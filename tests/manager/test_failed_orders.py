@@ -1,17 +1,14 @@
 """The failed-buy queue: one waiting entry per symbol, valid until the next 09:15 IST."""
 
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
 from orderstate.actions import failed_orders
 from orderstate.errors import ValidationError
-from orderstate.manager import OrderStateManager
 from orderstate.models import EventKind, FailedOrder, FailedOrderStatus, OrderEvent
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -176,34 +173,3 @@ def test_bought_manually_resolves_the_waiting_entry(manager):
     assert failed_orders.mark_bought_manually(manager, "TCS-EQ", "MANUAL-1") is True
     entry.refresh_from_db()
     assert entry.status == FailedOrderStatus.BOUGHT_MANUALLY
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_failures_for_one_symbol_keep_one_entry():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
-    threads_count = 6
-    barrier = threading.Barrier(threads_count)
-    errors = []
-
-    def fail_once(n):
-        try:
-            barrier.wait()
-            OrderStateManager(source="bot").add_failed_order(
-                "TCS-EQ", "TCS.NS", qty=5 + n, close=3890.0, reason=f"attempt {n}"
-            )
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=fail_once, args=(n,)) for n in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    entry = FailedOrder.objects.get()
-    assert entry.status == FailedOrderStatus.WAITING
-    assert entry.retry_count == threads_count - 1

@@ -1,10 +1,14 @@
-"""SQLite that cannot write (read-only file, full disk): a clear error and no partial write."""
+"""SQLite as the database: concurrent writers queue up and all land (WAL, IMMEDIATE
+transactions, busy timeout); a database that cannot write (read-only file, full disk)
+fails with a clear error and no partial write."""
+
+import threading
 
 import pytest
 from django.db import OperationalError, connection
 
 from orderstate.manager import OrderStateManager
-from orderstate.models import Order, OrderEvent, Trade
+from orderstate.models import EventKind, Order, OrderEvent, Trade
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,3 +69,29 @@ def test_registration_on_a_full_disk_fails_clearly_and_writes_nothing(full_disk)
     with pytest.raises(OperationalError, match="database or disk is full"):
         OrderStateManager().register_sell_order("INFY", "FULL-1", "1500", 10, note="x" * 200_000)
     assert (Order.objects.count(), OrderEvent.objects.count()) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_threads_register_ten_symbols_on_sqlite():
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite writer queue (WAL, IMMEDIATE, busy timeout)")
+    barrier = threading.Barrier(10)
+    errors = []
+
+    def register(index):
+        try:
+            barrier.wait(timeout=30)
+            OrderStateManager().register_sell_order(f"THREAD{index}", f"T-{index}", "99.95", 1)
+        except Exception as exc:  # collected and asserted below
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=register, args=(index,)) for index in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert Order.objects.count() == 10
+    assert OrderEvent.objects.filter(kind=EventKind.REGISTERED).count() == 10
