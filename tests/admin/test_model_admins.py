@@ -37,6 +37,9 @@ def test_every_model_has_a_changelist(
     with django_assert_max_num_queries(12):
         response = superuser_client.get(f"/admin/orderstate/{model}/")
     assert response.status_code == 200
+    changelist = response.context["cl"]
+    assert changelist.model._meta.model_name == model
+    assert changelist.result_count == changelist.model.objects.count()
 
 
 def test_order_list_filters_and_searches(superuser_client, tcs_sell_order, executed_buy):
@@ -51,6 +54,7 @@ def test_order_list_filters_and_searches(superuser_client, tcs_sell_order, execu
 def test_viewer_cannot_open_the_admin(viewer_client):
     response = viewer_client.get("/admin/orderstate/order/")
     assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=/admin/orderstate/order/")
 
 
 def test_orders_cannot_be_added_or_deleted(superuser_client, tcs_sell_order):

@@ -1,5 +1,7 @@
 """Actions on one order: fills, execute, cancel, events. Each answers with the whole order."""
 
+from decimal import Decimal
+
 import pytest
 
 from orderstate.models import EventSource, Order, Trade, TradeStatus
@@ -116,6 +118,8 @@ def test_execute_at_another_price_after_execution_is_409(trader_api, sell):
     response = post(trader_api, "execute", {"price": "2560.00"})
 
     assert response.status_code == 409
+    assert response.json()["code"] == "invalid_transition"
+    assert Order.objects.get().average_price == Decimal("2550.00")
 
 
 def test_cancel_stops_tracking_with_the_reason(trader_api, sell, trader):
@@ -173,6 +177,8 @@ def test_cancel_with_current_if_match_applies(trader_api, sell):
     response = post(trader_api, "cancel", {}, HTTP_IF_MATCH='"1"')
 
     assert response.status_code == 200
+    assert response.json()["status"] == "CANCELLED"
+    assert Order.objects.get().status == Status.CANCELLED
 
 
 def test_events_list_the_audit_trail_oldest_first(trader_api, sell):

@@ -239,6 +239,8 @@ def test_patch_with_unreadable_if_match_is_412(trader_api):
     )
 
     assert response.status_code == 412
+    assert response.json()["code"] == "stale_version"
+    assert Order.objects.get().price == 2500
 
 
 def test_patch_of_another_field_is_400_naming_it(trader_api):

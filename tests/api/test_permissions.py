@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from orderstate.models import Order
 from tests.clients import token_client_for
 
 ORDERS = "/api/v1/orders/"
@@ -35,6 +36,7 @@ def test_view_permission_through_a_group_reads_but_may_not_write(django_user_mod
 
     assert client.get(ORDERS).status_code == 200
     assert client.post(ORDERS, {**BUY, "price": "10.00"}, format="json").status_code == 403
+    assert not Order.objects.exists()
 
 
 @pytest.mark.django_db

@@ -113,7 +113,7 @@ def test_token_of_an_inactive_user_is_401(bot_token, trader):
 def test_read_only_token_reads_but_gets_403_on_writes(trader, sell_order):
     _, key = ApiToken.issue(trader, read_only=True)
     client = client_with_token(key)
-    assert client.get("/probe/S-1/").status_code == 200
+    assert client.get("/probe/S-1/").json() == {"order_id": "S-1", "account": "default"}
     assert client.post("/probe/S-1/").status_code == 403
 
 
@@ -176,7 +176,9 @@ def test_expired_token_gets_401_json_from_the_api(trader):
 def test_unscoped_token_sees_every_account(trader, manager):
     manager.register_buy_order("TCS", "B-SIDE", "3500.00", 1, account="side")
     _, key = ApiToken.issue(trader)
-    assert client_with_token(key).get("/probe/B-SIDE/").status_code == 200
+    response = client_with_token(key).get("/probe/B-SIDE/")
+    assert response.status_code == 200
+    assert response.json() == {"order_id": "B-SIDE", "account": "side"}
 
 
 def test_last_used_is_stamped_at_most_once_a_minute(bot_token):
@@ -190,7 +192,9 @@ def test_last_used_is_stamped_at_most_once_a_minute(bot_token):
 
 def test_session_authentication_still_works(client, staff_user, sell_order):
     client.force_login(staff_user)
-    assert client.get("/probe/S-1/").status_code == 200
+    response = client.get("/probe/S-1/")
+    assert response.status_code == 200
+    assert response.json() == {"order_id": "S-1", "account": "default"}
 
 
 # The commands -------------------------------------------------------------

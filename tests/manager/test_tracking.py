@@ -38,6 +38,9 @@ def test_update_price_of_a_closed_order_is_an_invalid_transition(manager, sell_o
     with pytest.raises(InvalidTransition):
         manager.update_price("S-1", 2600)
 
+    order = Order.objects.get(broker_order_id="S-1")
+    assert (order.status, order.price, order.version) == (Status.EXECUTED, Decimal("2500.00"), 2)
+
 
 def test_remove_from_tracking_without_an_order_returns_false(manager):
     assert manager.remove_from_tracking("RELIANCE") is False
@@ -71,6 +74,7 @@ def test_cancel_twice_is_noop(manager, sell_order):
     again = manager.cancel_order("S-1", reason="stop")
 
     assert again.version == first.version
+    assert again.events.filter(kind=EventKind.CANCELLED).count() == 1
 
 
 def test_cancel_of_an_executed_order_is_an_invalid_transition(manager, sell_order):
@@ -79,12 +83,18 @@ def test_cancel_of_an_executed_order_is_an_invalid_transition(manager, sell_orde
     with pytest.raises(InvalidTransition):
         manager.cancel_order("S-1")
 
+    order = Order.objects.get(broker_order_id="S-1")
+    assert (order.status, order.status_reason) == (Status.EXECUTED, "")
+
 
 def test_a_partially_filled_order_cannot_be_rejected(manager, sell_order):
     manager.record_fill("S-1", 2, 2500)
 
     with pytest.raises(InvalidTransition):
         manager.cancel_order("S-1", status="REJECTED")
+
+    order = Order.objects.get(broker_order_id="S-1")
+    assert (order.status, order.filled_quantity) == (Status.PARTIALLY_FILLED, 2)
 
 
 def test_pending_orders_lists_active_orders_in_the_old_shape(manager, sell_order):

@@ -12,32 +12,37 @@ from tests.factories import FailedOrderFactory, OrderFactory, TradeFactory
 pytestmark = pytest.mark.django_db
 
 
-def _refused(write):
-    with pytest.raises(IntegrityError), transaction.atomic():
+def _refused(write, constraint=None):
+    """`write` raises IntegrityError; naming a check `constraint` proves it was that one
+    (SQLite and PostgreSQL both name a failed check; unique violations differ)."""
+    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
         write()
 
 
 @pytest.mark.parametrize(
-    "overrides",
+    ("overrides", "constraint"),
     [
-        {"quantity": 0},
-        {"filled_quantity": 11},
-        {"price": Decimal("0")},
-        {"price": Decimal("-1")},
-        {"trigger_price": Decimal("-5")},
-        {"average_price": Decimal("0")},
-        {"status": "LOST"},
-        {"side": "HOLD"},
-        {"status": "EXECUTED", "filled_quantity": 4},
-        {"broker_order_id": ""},
+        ({"quantity": 0}, "order_quantity_positive"),
+        ({"filled_quantity": 11}, "order_filled_within_quantity"),
+        ({"price": Decimal("0")}, "order_price_positive"),
+        ({"price": Decimal("-1")}, "order_price_positive"),
+        ({"trigger_price": Decimal("-5")}, "order_trigger_price_positive"),
+        ({"average_price": Decimal("0")}, "order_average_price_positive"),
+        ({"status": "LOST"}, "order_status_valid"),
+        ({"side": "HOLD"}, "order_side_valid"),
+        ({"status": "EXECUTED", "filled_quantity": 4}, "order_executed_is_fully_filled"),
+        ({"broker_order_id": ""}, "order_ids_not_blank"),
     ],
 )
-def test_a_bad_order_row_is_refused(overrides):
-    _refused(lambda: OrderFactory(**overrides))
+def test_a_bad_order_row_is_refused(overrides, constraint):
+    _refused(lambda: OrderFactory(**overrides), constraint)
 
 
 def test_an_update_that_overfills_is_refused(manager, sell_order):
-    _refused(lambda: Order.objects.filter(pk=sell_order.pk).update(filled_quantity=11))
+    _refused(
+        lambda: Order.objects.filter(pk=sell_order.pk).update(filled_quantity=11),
+        "order_filled_within_quantity",
+    )
 
 
 def test_a_duplicate_broker_id_in_one_account_is_refused():
@@ -62,14 +67,15 @@ def test_two_open_trades_for_one_symbol_are_refused():
 
 
 def test_a_closed_trade_without_an_exit_is_refused():
-    _refused(lambda: TradeFactory(status="CLOSED"))
+    _refused(lambda: TradeFactory(status="CLOSED"), "trade_closed_has_exit")
 
 
 def test_a_trade_cannot_sell_more_than_it_bought():
     _refused(
         lambda: TradeFactory(
             quantity=1, closed_quantity=2, exit_price=Decimal("2"), exit_time=timezone.now()
-        )
+        ),
+        "trade_closed_within_quantity",
     )
 
 
