@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from orderstate.models import Order
 from tests.clients import token_client_for
+from tests.factories import UserFactory
 
 ORDERS = "/api/v1/orders/"
 BUY = {"broker_order_id": "P-1", "symbol": "TCS-EQ", "side": "BUY", "quantity": 10}
@@ -19,8 +20,8 @@ def order_group(name, *codenames):
 
 
 @pytest.mark.django_db
-def test_change_permission_through_a_group_lets_a_token_write(django_user_model):
-    user = django_user_model.objects.create_user("grouped")
+def test_change_permission_through_a_group_lets_a_token_write():
+    user = UserFactory(username="grouped")
     user.groups.add(order_group("bots", "view_order", "change_order"))
 
     response = token_client_for(user).post(ORDERS, {**BUY, "price": "10.00"}, format="json")
@@ -29,8 +30,8 @@ def test_change_permission_through_a_group_lets_a_token_write(django_user_model)
 
 
 @pytest.mark.django_db
-def test_view_permission_through_a_group_reads_but_may_not_write(django_user_model):
-    user = django_user_model.objects.create_user("watcher")
+def test_view_permission_through_a_group_reads_but_may_not_write():
+    user = UserFactory(username="watcher")
     user.groups.add(order_group("watchers", "view_order"))
     client = token_client_for(user)
 
@@ -40,16 +41,16 @@ def test_view_permission_through_a_group_reads_but_may_not_write(django_user_mod
 
 
 @pytest.mark.django_db
-def test_user_without_order_permissions_gets_403(django_user_model):
-    user = django_user_model.objects.create_user("stranger")
+def test_user_without_order_permissions_gets_403():
+    user = UserFactory(username="stranger")
     user.groups.add(order_group("auditors", "view_logentry"))
 
     assert token_client_for(user).get(ORDERS).status_code == 403
 
 
 @pytest.mark.django_db
-def test_superuser_may_write_without_explicit_grants(django_user_model):
-    user = django_user_model.objects.create_user("root", is_superuser=True)
+def test_superuser_may_write_without_explicit_grants():
+    user = UserFactory(username="root", is_superuser=True)
 
     response = token_client_for(user).post(ORDERS, {**BUY, "price": "10.00"}, format="json")
 
