@@ -1,4 +1,4 @@
-"""A broker for tests/test_sync_kill.py that stops a real sync half-way, inside a transaction.
+"""A broker for tests/sync/test_kill.py that stops a real sync half-way, inside a transaction.
 
 Selected in a `manage.py sync_broker` subprocess with
 `ORDERSTATE_BROKER=tests.blocking_broker.BlockingBroker`. It replays the book in

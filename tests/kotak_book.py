@@ -1,9 +1,10 @@
 """Kotak `order_report` rows for tests: the recorded fixtures and a builder for single rows."""
 
 import json
-from pathlib import Path
 
-FIXTURES = Path(__file__).parent / "fixtures" / "kotak"
+from tests.paths import RECORDED
+
+FIXTURES = RECORDED / "kotak"
 
 
 def load(name):

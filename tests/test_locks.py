@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import psycopg
@@ -8,6 +11,7 @@ from django.utils import timezone
 from orderstate.locks import advisory_key, single_instance
 from orderstate.models import InstanceLock, SyncOutcome
 from orderstate.sync import run as sync
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -64,10 +68,39 @@ def test_fresh_lock_row_of_another_holder_blocks():
     assert InstanceLock.objects.get(name="job").holder == "other-host:2"
 
 
-def test_advisory_key_is_stable_and_signed_64_bit():
-    assert advisory_key("broker-sync") == advisory_key("broker-sync")
+def advisory_key_in_another_process(name, hash_seed):
+    """`advisory_key(name)` as a separate interpreter computes it, with its own str hashes."""
+    code = (
+        "import django; django.setup(); from orderstate.locks import advisory_key; "
+        f"print(advisory_key({name!r}))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout)
+
+
+def test_advisory_key_is_the_same_in_every_process_and_every_release():
+    """Every process that locks "broker-sync" must ask PostgreSQL for the same key, or two
+    syncs run at once. Python's hash() of a str differs per process (PYTHONHASHSEED), so
+    processes started with different seeds must still agree; and the key is pinned, since
+    an old and a new release run side by side during a deploy."""
+    key = advisory_key(sync.LOCK_NAME)
+
+    assert [advisory_key_in_another_process(sync.LOCK_NAME, seed) for seed in (1, 2)] == [key, key]
+    assert key == -2539704984442945707
+
+
+def test_advisory_keys_are_signed_64_bit_and_differ_by_name():
+    """pg_advisory_lock takes a bigint: every key fits one, and the sign bit is used."""
+    keys = {name: advisory_key(name) for name in [f"job-{number}" for number in range(1000)]}
+
+    assert all(type(key) is int and -(2**63) <= key < 2**63 for key in keys.values())
+    assert len(set(keys.values())) == len(keys)
+    assert min(keys.values()) < -(2**62) and max(keys.values()) > 2**62
     assert advisory_key("broker-sync") != advisory_key("export")
-    assert -(2**63) <= advisory_key("broker-sync") < 2**63
 
 
 @pytest.fixture

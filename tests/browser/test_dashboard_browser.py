@@ -14,13 +14,14 @@ from django.core.management import call_command
 
 from orderstate.manager import OrderStateManager
 from orderstate.models import SyncOutcome
+from tests.factories import PASSWORD, SyncRunFactory
+from tests.paths import ROOT
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the test
 # makes between browser steps are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / os.environ.get("SCREENSHOT_DIR", "var/screenshots")
 
 pytestmark = [
@@ -47,7 +48,7 @@ def fast_refresh(settings):
 
 
 @pytest.fixture
-def portfolio(transactional_db, sync_run):
+def portfolio(transactional_db):
     """The demo portfolio, a sync history and a failed buy, for pages worth looking at."""
     call_command("demo_data", stdout=open(os.devnull, "w"))  # noqa: SIM115
     bot = OrderStateManager(source="bot")
@@ -55,9 +56,9 @@ def portfolio(transactional_db, sync_run):
     bot.mark_order_executed("WIPRO", "DEMO-B900", "245.10")
     bot.register_sell_order("WIPRO-EQ", "DEMO-S900", "262.35", 40, ticker="WIPRO.NS")
     bot.mark_order_executed("WIPRO", "DEMO-S900", "262.35")
-    sync_run(stats={"checked": 7, "executed": 1, "partially_filled": 1})
-    sync_run(outcome=SyncOutcome.FAILED, error="broker: stat Not_Ok (session expired)")
-    sync_run(stats={"checked": 7})
+    SyncRunFactory(stats={"checked": 7, "executed": 1, "partially_filled": 1})
+    SyncRunFactory(outcome=SyncOutcome.FAILED, error="broker: stat Not_Ok (session expired)")
+    SyncRunFactory(stats={"checked": 7})
 
 
 def log_in(page, base_url, username, password, next_path):
@@ -73,13 +74,13 @@ def shoot(page, name):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def test_trader_watches_an_order_appear_and_cancels_it(
-    browser, live_server, staff, portfolio, fast_refresh
+def test_staff_watches_an_order_appear_and_cancels_it(
+    browser, live_server, staff_user, portfolio, fast_refresh
 ):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/orders/")
     shoot(page, "login")
-    log_in(page, live_server.url, "asha", "staff-pass-1", "/orders/")
+    log_in(page, live_server.url, staff_user.username, PASSWORD, "/orders/")
     page.evaluate("window.notReloaded = true")
 
     OrderStateManager(source="bot").register_sell_order(
@@ -104,9 +105,9 @@ def test_trader_watches_an_order_appear_and_cancels_it(
     shoot(page, "order_detail")
 
 
-def test_main_pages_render_on_desktop_and_phone(browser, live_server, staff, portfolio):
+def test_main_pages_render_on_desktop_and_phone(browser, live_server, staff_user, portfolio):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, live_server.url, "asha", "staff-pass-1", "/")
+    log_in(page, live_server.url, staff_user.username, PASSWORD, "/")
     for name, path in [
         ("overview", "/"),
         ("orders_all", "/orders/?tab=all"),
@@ -120,16 +121,16 @@ def test_main_pages_render_on_desktop_and_phone(browser, live_server, staff, por
     assert page.locator("table caption").count() == 1
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
-    log_in(phone, live_server.url, "asha", "staff-pass-1", "/")
+    log_in(phone, live_server.url, staff_user.username, PASSWORD, "/")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the overview scrolls sideways on a phone ({width}px)"
     shoot(phone, "overview_phone")
 
 
-def test_pages_work_with_javascript_off(browser, live_server, staff, portfolio):
+def test_pages_work_with_javascript_off(browser, live_server, staff_user, portfolio):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    log_in(page, live_server.url, "asha", "staff-pass-1", "/orders/")
+    log_in(page, live_server.url, staff_user.username, PASSWORD, "/orders/")
     page.get_by_label("Symbol or order id").fill("TCS")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url(f"{live_server.url}/orders/?**")

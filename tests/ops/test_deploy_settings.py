@@ -1,0 +1,154 @@
+"""Production settings: `check --deploy` is clean, and a missing SECRET_KEY stops start-up."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.paths import ROOT
+
+PRODUCTION_SECRET = "k3y-for-the-deploy-check-only-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
+def production_env(tmp_path, **overrides):
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "DEBUG": "false",
+        "SECRET_KEY": PRODUCTION_SECRET,
+        "HTTPS": "true",
+        "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+        "ALLOWED_HOSTS": "orders.example.com",
+        "CSRF_TRUSTED_ORIGINS": "https://orders.example.com",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+    }
+    env.update(overrides)
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def manage(env, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_environment(tmp_path):
+    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_https_is_not_declared(tmp_path):
+    env = production_env(tmp_path, HTTPS=None, SECURE_PROXY_SSL_HEADER=None)
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "SECURE_SSL_REDIRECT" in result.stderr + result.stdout
+
+
+def test_startup_fails_clearly_without_secret_key_when_debug_is_off(tmp_path):
+    result = manage(production_env(tmp_path, SECRET_KEY=None), "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_startup_refuses_a_sync_batch_size_below_one(tmp_path):
+    result = manage(production_env(tmp_path, ORDERSTATE_SYNC_BATCH_SIZE="0"), "check")
+    assert result.returncode != 0
+    assert "ORDERSTATE_SYNC_BATCH_SIZE must be at least 1, not 0" in result.stderr
+
+
+def test_secret_key_is_read_from_secret_key_file(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(PRODUCTION_SECRET + "\n")
+    env = production_env(tmp_path, SECRET_KEY=None, SECRET_KEY_FILE=str(key_file))
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_html_pages_carry_csp_and_framing_headers(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "style-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_csp_is_not_added_to_non_html_responses(rf):
+    from django.http import JsonResponse
+
+    from orderstate.ops.middleware import ContentSecurityPolicyMiddleware
+
+    middleware = ContentSecurityPolicyMiddleware(lambda request: JsonResponse({"ok": True}))
+    assert "Content-Security-Policy" not in middleware(rf.get("/api/v1/orders/"))
+
+
+def test_csp_keeps_a_policy_a_view_set_itself(rf):
+    from django.http import HttpResponse
+
+    from orderstate.ops.middleware import ContentSecurityPolicyMiddleware
+
+    def view(request):
+        response = HttpResponse("<p>docs</p>")
+        response["Content-Security-Policy"] = "default-src 'self' cdn.example.com"
+        return response
+
+    response = ContentSecurityPolicyMiddleware(view)(rf.get("/api/docs/"))
+    assert response["Content-Security-Policy"] == "default-src 'self' cdn.example.com"
+
+
+def test_make_serve_keeps_its_generated_secret_out_of_git():
+    ignored = subprocess.run(
+        ["git", "check-ignore", "var/secret_key"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert ignored.returncode == 0
+
+
+def test_api_docs_page_gets_its_own_policy_and_dashboard_pages_do_not(rf):
+    from django.http import HttpResponse
+
+    from orderstate.ops.middleware import ContentSecurityPolicyMiddleware
+
+    middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse("<p>page</p>"))
+    docs = middleware(rf.get("/api/docs/"))["Content-Security-Policy"]
+    dashboard = middleware(rf.get("/orders/"))["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in docs
+    assert "script-src 'self';" in docs
+    assert "unsafe-inline" not in dashboard
+
+
+def test_whitenoise_serves_hashed_static_files_with_a_long_cache(tmp_path):
+    (tmp_path / "static_settings.py").write_text(
+        "from orderstate.settings import *  # noqa: F403\n"
+        f"STATIC_ROOT = {str(tmp_path / 'collected')!r}\n"
+    )
+    env = production_env(tmp_path, DJANGO_SETTINGS_MODULE="static_settings")
+    env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{ROOT}"
+    collected = manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    assert collected.returncode == 0, collected.stderr
+    probe = (
+        "import django; django.setup()\n"
+        "from django.templatetags.static import static\n"
+        "from django.test import Client\n"
+        "url = static('admin/css/base.css')\n"
+        "response = Client().get(url, secure=True, HTTP_HOST='orders.example.com')\n"
+        "print(url, response.status_code, response['Cache-Control'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    url, status, cache_control = result.stdout.split(" ", 2)
+    assert url.startswith("/static/admin/css/base.") and url != "/static/admin/css/base.css"
+    assert status == "200"
+    assert "immutable" in cache_control
