@@ -102,7 +102,26 @@ def _check_json(value, path="metadata", depth=0):
             _check_json(item, f"{path}.{index}", depth + 1)
 
 
-class InputSerializer(serializers.Serializer):
+class CachedFieldsMixin:
+    """Build a serializer's fields once per class, not once per instance.
+
+    DRF deep-copies the declared fields for every serializer it makes, and a deep
+    copy re-runs every field's __init__: for an input serializer that was most of
+    the cost of validating a request; for a ModelSerializer, introspecting the
+    model adds more. The fields keep no state of their own while they validate or
+    render (binding to a serializer sets attributes, and DRF caches validators on
+    the field it asks), so each instance gets shallow copies of one template and
+    binding them leaves the template untouched.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        if "_fields_template" not in cls.__dict__:
+            cls._fields_template = super().get_fields()
+        return {name: copy.copy(field) for name, field in cls._fields_template.items()}
+
+
+class InputSerializer(CachedFieldsMixin, serializers.Serializer):
     """Refuses fields it does not know, so a typo is a 400 rather than silently ignored."""
 
     def to_internal_value(self, data):
@@ -260,22 +279,6 @@ class ErrorSerializer(serializers.Serializer):
         required=False,
         help_text="Each bad field with its messages",
     )
-
-
-class CachedFieldsMixin:
-    """Build a read-only ModelSerializer's fields once per class, not once per response.
-
-    Introspecting the model is most of the cost of rendering one order, and a deep
-    copy of the fields (which re-runs every field's __init__) most of the rest. The
-    fields only read, so each instance gets shallow copies: binding them to this
-    serializer sets attributes on the copy and leaves the template untouched.
-    """
-
-    def get_fields(self):
-        cls = type(self)
-        if "_fields_template" not in cls.__dict__:
-            cls._fields_template = super().get_fields()
-        return {name: copy.copy(field) for name, field in cls._fields_template.items()}
 
 
 class OrderSerializer(CachedFieldsMixin, serializers.ModelSerializer):
