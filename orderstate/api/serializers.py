@@ -4,7 +4,7 @@ Input serializers check types and ranges so a bad request names its field; the
 manager re-checks the order state's own rules (symbols, transitions, conflicts).
 """
 
-import copy
+import functools
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -12,6 +12,8 @@ from decimal import Decimal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
@@ -108,7 +110,34 @@ def _check_json(value, path="metadata", depth=0):
             _check_json(item, f"{path}.{index}", depth + 1)
 
 
-class InputSerializer(serializers.Serializer):
+class CachedFieldsMixin:
+    """Build a serializer's fields once per class, not once per instance.
+
+    DRF deep-copies the declared fields for every serializer it makes, and a deep
+    copy re-runs every field's __init__: for an input serializer that was most of
+    the cost of validating a request; for a ModelSerializer, introspecting the
+    model adds more. The fields keep no state of their own while they validate or
+    render (binding to a serializer sets attributes, and DRF caches validators on
+    the field it asks), so each instance gets shallow copies of one template and
+    binding them leaves the template untouched.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        if "_fields_template" not in cls.__dict__:
+            cls._fields_template = super().get_fields()
+        return {name: _shallow_copy(field) for name, field in cls._fields_template.items()}
+
+
+def _shallow_copy(field):
+    """What copy.copy(field) gives, four times faster: copy.copy goes through
+    __reduce_ex__ and DRF's Field.__new__, whose _args and _kwargs it then overwrites."""
+    clone = object.__new__(type(field))
+    clone.__dict__ = field.__dict__.copy()
+    return clone
+
+
+class InputSerializer(CachedFieldsMixin, serializers.Serializer):
     """Refuses fields it does not know, so a typo is a 400 rather than silently ignored."""
 
     def to_internal_value(self, data):
@@ -248,22 +277,6 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-class CachedFieldsMixin:
-    """Build a read-only ModelSerializer's fields once per class, not once per response.
-
-    Introspecting the model is most of the cost of rendering one order, and a deep
-    copy of the fields (which re-runs every field's __init__) most of the rest. The
-    fields only read, so each instance gets shallow copies: binding them to this
-    serializer sets attributes on the copy and leaves the template untouched.
-    """
-
-    def get_fields(self):
-        cls = type(self)
-        if "_fields_template" not in cls.__dict__:
-            cls._fields_template = super().get_fields()
-        return {name: copy.copy(field) for name, field in cls._fields_template.items()}
-
-
 class OrderSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     trade = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     remaining_quantity = serializers.IntegerField(read_only=True)
@@ -313,9 +326,16 @@ class OrderSerializer(CachedFieldsMixin, serializers.ModelSerializer):
 def order_url(order, request=None, action=""):
     """The order's API address. Built by hand: reverse() refuses ids it could not
     route back, and one odd id from a broker must not break a whole list."""
-    orders = reverse("api:order-list").rstrip("/")
+    orders = _orders_path(get_urlconf(), settings.ROOT_URLCONF, get_script_prefix())
     url = f"{orders}/{quote(order.broker_order_id, safe='')}/{action}"
     return request.build_absolute_uri(url) if request else url
+
+
+@functools.lru_cache(maxsize=32)
+def _orders_path(urlconf, root_urlconf, script_prefix):
+    """The orders list's path, reversed once per URL configuration and script prefix
+    (every order answered named it twice, at about 150 µs a reverse())."""
+    return reverse("api:order-list", urlconf=urlconf).rstrip("/")
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
