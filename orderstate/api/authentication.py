@@ -1,20 +1,16 @@
 """`Authorization: Token <key>` against hashed, expiring, revocable `ApiToken` rows."""
 
-import hmac
-
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from orderstate.api.prepared import PreparedQuery
-from orderstate.models.auth import ApiToken, hash_key, split_key
+from orderstate.models.auth import ApiToken
 
 KEYWORD = "Token"
 # `ApiToken.find`'s query, compiled once: compiling it cost more than running it.
-TOKEN_BY_PREFIX = PreparedQuery(
-    lambda prefix: ApiToken.objects.select_related("user").filter(prefix=prefix)[:1]
-)
+TOKEN_BY_PREFIX = PreparedQuery(ApiToken.lookup_by_prefix)
 
 
 def key_from_header(request):
@@ -35,16 +31,8 @@ def key_from_header(request):
 
 
 def find_token(key):
-    """`ApiToken.find(key)` through the prepared query: the token whose key this is,
-    usable or not; None when no token has this key."""
-    prefix = split_key(key)
-    if prefix is None:
-        return None
-    token = next(iter(TOKEN_BY_PREFIX(prefix)), None)
-    # The prefix is not secret; the comparison of the secret part must not leak timing.
-    if token is None or not hmac.compare_digest(token.key_hash, hash_key(key)):
-        return None
-    return token
+    """`ApiToken.find` through the precompiled query."""
+    return ApiToken.find(key, by_prefix=TOKEN_BY_PREFIX)
 
 
 def authenticate_key(key):

@@ -3,7 +3,7 @@
 import django_filters
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from orderstate.api.serializers import EARLIEST, LATEST
+from orderstate.api.fields import EARLIEST, LATEST
 from orderstate.errors import ValidationError
 from orderstate.models import FailedOrder, FailedOrderStatus, Order, Side, SyncRun, Trade
 from orderstate.models import TradeStatus as TradeStatusChoices

@@ -5,12 +5,9 @@ manager re-checks the order state's own rules (symbols, transitions, conflicts).
 """
 
 import functools
-import json
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf
@@ -18,6 +15,16 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from orderstate.actions import failed_orders
+from orderstate.api.fields import (
+    EARLIEST,
+    LATEST,
+    CachedFieldsMixin,
+    MetadataField,
+    UpperChoiceField,
+    price_field,
+    printable,
+    quantity_field,
+)
 from orderstate.models import (
     FailedOrder,
     Order,
@@ -32,109 +39,9 @@ from orderstate.models import (
 from orderstate.states import Status
 from orderstate.validation import (
     FAILED_ORDER_ARGUMENTS,
-    MAX_PRICE,
-    MAX_QUANTITY,
     ORDER_OPTIONS,
     REGISTRATION_ARGUMENTS,
 )
-
-MAX_METADATA_BYTES = 16_384
-# Times before or after these cannot be a real order and overflow some conversions.
-EARLIEST = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
-LATEST = datetime(2100, 1, 1, tzinfo=ZoneInfo("UTC"))
-
-
-# Input ---------------------------------------------------------------------------
-
-
-class UpperChoiceField(serializers.ChoiceField):
-    """A choice that also accepts lower or mixed case, as the bot sends `sell` or `Sell`."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, str):
-            data = data.strip().upper()
-        return super().to_internal_value(data)
-
-
-class AsciiNumberMixin:
-    """Refuses digits of other scripts (Arabic-Indic, Devanagari) that Python reads as numbers."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, str) and not data.isascii():
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class PriceField(AsciiNumberMixin, serializers.DecimalField):
-    pass
-
-
-class QuantityField(AsciiNumberMixin, serializers.IntegerField):
-    pass
-
-
-def _price(places=2, **kwargs):
-    return PriceField(
-        max_digits=12 + places,
-        decimal_places=places,
-        min_value=Decimal(1).scaleb(-places),
-        max_value=MAX_PRICE,
-        **kwargs,
-    )
-
-
-def _quantity(**kwargs):
-    return QuantityField(min_value=1, max_value=MAX_QUANTITY, **kwargs)
-
-
-def _printable(value):
-    if not value.isprintable():
-        raise serializers.ValidationError("must contain printable characters only")
-
-
-MAX_METADATA_DEPTH = 16
-
-
-def _check_json(value, path="metadata", depth=0):
-    """Refuse what PostgreSQL cannot store (NUL in text) and nesting past a sane depth."""
-    if depth > MAX_METADATA_DEPTH:
-        raise serializers.ValidationError(f"{path}: nested deeper than {MAX_METADATA_DEPTH}")
-    if isinstance(value, str) and "\x00" in value:
-        raise serializers.ValidationError(f"{path}: text may not contain NUL characters")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_json(key, path, depth)
-            _check_json(item, f"{path}.{key}", depth + 1)
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_json(item, f"{path}.{index}", depth + 1)
-
-
-class CachedFieldsMixin:
-    """Build a serializer's fields once per class, not once per instance.
-
-    DRF deep-copies the declared fields for every serializer it makes, and a deep
-    copy re-runs every field's __init__: for an input serializer that was most of
-    the cost of validating a request; for a ModelSerializer, introspecting the
-    model adds more. The fields keep no state of their own while they validate or
-    render (binding to a serializer sets attributes, and DRF caches validators on
-    the field it asks), so each instance gets shallow copies of one template and
-    binding them leaves the template untouched.
-    """
-
-    def get_fields(self):
-        cls = type(self)
-        if "_fields_template" not in cls.__dict__:
-            cls._fields_template = super().get_fields()
-        return {name: _shallow_copy(field) for name, field in cls._fields_template.items()}
-
-
-def _shallow_copy(field):
-    """What copy.copy(field) gives, four times faster: copy.copy goes through
-    __reduce_ex__ and DRF's Field.__new__, whose _args and _kwargs it then overwrites."""
-    clone = object.__new__(type(field))
-    clone.__dict__ = field.__dict__.copy()
-    return clone
 
 
 class InputSerializer(CachedFieldsMixin, serializers.Serializer):
@@ -153,38 +60,13 @@ class InputSerializer(CachedFieldsMixin, serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class MetadataField(serializers.DictField):
-    """The bot's extra fields (rsi10, ema9, ...): a JSON object, stored as given."""
-
-    def __init__(self, reserved=(), **kwargs):
-        """`reserved`: argument names of the old call, which a metadata key may not take."""
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-        self.reserved = frozenset(reserved)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        # A key named like a field of the request, or like an argument of the old call,
-        # is a field sent in the wrong place.
-        fields = set(self.parent.fields) - {self.field_name} if self.parent else set()
-        clash = sorted((fields | self.reserved) & set(value))
-        if clash:
-            raise serializers.ValidationError(
-                f"keys {', '.join(clash)} are order fields; send them as fields, not metadata"
-            )
-        _check_json(value)
-        if len(json.dumps(value, default=str)) > MAX_METADATA_BYTES:
-            raise serializers.ValidationError(f"must be at most {MAX_METADATA_BYTES} bytes")
-        return value
-
-
 class OrderRegisterSerializer(InputSerializer):
-    broker_order_id = serializers.CharField(max_length=64, validators=[_printable])
+    broker_order_id = serializers.CharField(max_length=64, validators=[printable])
     symbol = serializers.CharField(max_length=40, help_text="RELIANCE, RELIANCE-EQ or reliance")
     side = UpperChoiceField(choices=Side.choices)
-    quantity = _quantity()
-    price = _price(required=False, allow_null=True, help_text="Needed for LIMIT and SL orders")
-    trigger_price = _price(required=False, allow_null=True)
+    quantity = quantity_field()
+    price = price_field(required=False, allow_null=True, help_text="Needed for LIMIT and SL orders")
+    trigger_price = price_field(required=False, allow_null=True)
     order_type = UpperChoiceField(
         choices=OrderType.choices,
         required=False,
@@ -192,11 +74,11 @@ class OrderRegisterSerializer(InputSerializer):
     )
     variety = UpperChoiceField(choices=Variety.choices, required=False)
     product = UpperChoiceField(choices=Product.choices, required=False)
-    exchange = serializers.CharField(max_length=8, required=False, validators=[_printable])
+    exchange = serializers.CharField(max_length=8, required=False, validators=[printable])
     ticker = serializers.CharField(
-        max_length=40, required=False, allow_blank=True, validators=[_printable]
+        max_length=40, required=False, allow_blank=True, validators=[printable]
     )
-    account = serializers.CharField(max_length=64, required=False, validators=[_printable])
+    account = serializers.CharField(max_length=64, required=False, validators=[printable])
     status = UpperChoiceField(
         choices=[(s, s.label) for s in (Status.PENDING, Status.OPEN)], required=False
     )
@@ -218,12 +100,12 @@ class OrderRegisterSerializer(InputSerializer):
 
 
 class PriceUpdateSerializer(InputSerializer):
-    price = _price()
+    price = price_field()
 
 
 class FillSerializer(InputSerializer):
-    quantity = _quantity()
-    price = _price(places=4)
+    quantity = quantity_field()
+    price = price_field(places=4)
     fill_id = serializers.CharField(
         max_length=64,
         required=False,
@@ -234,8 +116,8 @@ class FillSerializer(InputSerializer):
 
 
 class ExecuteSerializer(InputSerializer):
-    price = _price(places=4, help_text="Average execution price")
-    quantity = _quantity(required=False, help_text="Must equal the order quantity if given")
+    price = price_field(places=4, help_text="Average execution price")
+    quantity = quantity_field(required=False, help_text="Must equal the order quantity if given")
 
 
 class CancelSerializer(InputSerializer):
@@ -251,12 +133,12 @@ class CancelSerializer(InputSerializer):
 class FailedOrderCreateSerializer(InputSerializer):
     symbol = serializers.CharField(max_length=40)
     ticker = serializers.CharField(
-        max_length=40, required=False, allow_blank=True, validators=[_printable]
+        max_length=40, required=False, allow_blank=True, validators=[printable]
     )
-    quantity = _quantity()
-    reference_price = _price(required=False, allow_null=True, help_text="Close price seen")
+    quantity = quantity_field()
+    reference_price = price_field(required=False, allow_null=True, help_text="Close price seen")
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    account = serializers.CharField(max_length=64, required=False, validators=[_printable])
+    account = serializers.CharField(max_length=64, required=False, validators=[printable])
     metadata = MetadataField(reserved=FAILED_ORDER_ARGUMENTS)
 
 

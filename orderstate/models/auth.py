@@ -100,17 +100,25 @@ class ApiToken(models.Model):
         raise RuntimeError("could not draw an unused token prefix")
 
     @classmethod
-    def find(cls, key):
-        """The token whose key this is, usable or not; None when no token has this key."""
+    def find(cls, key, *, by_prefix=None):
+        """The token whose key this is, usable or not; None when no token has this key.
+
+        `by_prefix(prefix)` may stand in for the lookup (the API's precompiled one).
+        """
         prefix = split_key(key)
         if prefix is None:
             return None
         # The prefix is unique, so no ORDER BY (which `.first()` would add).
-        token = next(iter(cls.objects.select_related("user").filter(prefix=prefix)[:1]), None)
+        rows = (by_prefix or cls.lookup_by_prefix)(prefix)
+        token = next(iter(rows), None)
         # The prefix is not secret; the comparison of the secret part must not leak timing.
         if token is None or not hmac.compare_digest(token.key_hash, hash_key(key)):
             return None
         return token
+
+    @classmethod
+    def lookup_by_prefix(cls, prefix):
+        return cls.objects.select_related("user").filter(prefix=prefix)[:1]
 
     @property
     def state(self):

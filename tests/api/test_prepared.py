@@ -1,14 +1,14 @@
 """The API's prepared lookups answer exactly what their querysets would, in one query."""
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db.models import Count
 
 from orderstate.api.authentication import find_token
 from orderstate.api.prepared import PreparedQuery
 from orderstate.models import Order
 from orderstate.models.auth import ApiToken
-from tests.api_support import client_for, register
+from tests.api.bodies import register
+from tests.clients import api_client_for
 
 BY_ID = PreparedQuery(lambda order_id: Order.objects.filter(broker_order_id=order_id)[:2])
 BY_ID_AND_ACCOUNT = PreparedQuery(
@@ -80,15 +80,6 @@ def test_prepared_query_refuses_what_it_cannot_run_the_same(db):
             query("x")
 
 
-@pytest.fixture
-def bot(django_user_model):
-    user = django_user_model.objects.create_user("bot")
-    user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_order", "change_order"])
-    )
-    return user
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("order_id", "scope", "query", "status", "account"),
@@ -108,16 +99,16 @@ def bot(django_user_model):
     ],
 )
 def test_order_lookup_narrows_by_token_account_and_account_parameter(
-    bot, order_id, scope, query, status, account
+    trader, order_id, scope, query, status, account
 ):
-    writer = client_for(bot)
+    writer = api_client_for(trader)
     assert register(writer, broker_order_id="ONLY-A", account="a").status_code == 201
     for name in "ab":
         response = register(writer, broker_order_id="IN-BOTH", account=name, symbol=f"S{name}")
         assert response.status_code == 201
     params = {} if query is None else {"account": query}
 
-    response = client_for(bot, account=scope).get(f"/api/v1/orders/{order_id}/", params)
+    response = api_client_for(trader, account=scope).get(f"/api/v1/orders/{order_id}/", params)
 
     assert response.status_code == status
     if account:
