@@ -1,7 +1,11 @@
 """Kotak `order_report` rows for tests: the recorded fixtures and a builder for single rows."""
 
 import json
+from datetime import timedelta
 
+from django.utils import timezone
+
+from orderstate.market import IST
 from tests.paths import RECORDED
 
 FIXTURES = RECORDED / "kotak"
@@ -44,3 +48,9 @@ def row(order_id, symbol, side, status, qty, filled=0, price="0.00", average="0.
 
 def book(*order_rows):
     return {"stat": "Ok", "stCode": 200, "data": list(order_rows)}
+
+
+def placed_in(seconds):
+    """`ordDtTm` text for a moment `seconds` from now, as the book writes times (IST)."""
+    moment = (timezone.now() + timedelta(seconds=seconds)).astimezone(IST)
+    return moment.strftime("%d-%b-%Y %H:%M:%S")

@@ -80,9 +80,10 @@ def get_order(ctx, order_id, *, lock=False):
 
 
 def active_sell(account, base, *, lock=False):
+    """The bot's active sell order of a symbol, or None."""
     # At most one row (a partial unique constraint), so no ORDER BY is needed.
     queryset = Order.objects.select_for_update() if lock else Order.objects
-    return one(queryset.active().sells().filter(account=account, base_symbol=base))
+    return one(queryset.active().tracked_sells().filter(account=account, base_symbol=base))
 
 
 def lock_orders(pks):

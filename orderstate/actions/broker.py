@@ -8,7 +8,7 @@ order is decided by `broker_rule.broker_target`; this module writes it.
 from django.db import transaction
 from django.utils import timezone
 
-from orderstate.actions import failed_orders, positions
+from orderstate.actions import failed_orders, ledger
 from orderstate.actions.base import (
     active_sell,
     change_order,
@@ -22,7 +22,7 @@ from orderstate.actions.broker_rule import BrokerReport, broker_target
 from orderstate.actions.fills import apply_fill, remainder_price
 from orderstate.actions.orders import close, insert_order, order_fields, set_price
 from orderstate.errors import DuplicateOrder, OrderNotFound, ValidationError
-from orderstate.models import EventKind, Order, OrderEvent, OrderType, Product, Side, Trade
+from orderstate.models import EventKind, Order, OrderEvent, OrderType, Product, Side
 from orderstate.money import on_tick
 from orderstate.states import ACTIVE, Status
 
@@ -57,9 +57,9 @@ def _apply_batch_at_once(ctx, reports):
     batch = ctx.buffering(events)
     with transaction.atomic(durable=True):
         orders = lock_orders(pk for pk, _ in reports)
-        trades = positions.OpenTrades(orders.values())
+        positions = ledger.Positions(orders.values())
         outcomes = [
-            follow_broker(batch, orders[pk], report, open_trades=trades) for pk, report in reports
+            follow_broker(batch, orders[pk], report, positions=positions) for pk, report in reports
         ]
         OrderEvent.objects.bulk_create(events, batch_size=500)
     return outcomes
@@ -80,9 +80,15 @@ def _apply_batch_one_by_one(ctx, reports):
     return outcomes
 
 
-def follow_broker(ctx, order, report, *, open_trades=None):
-    """Apply a report to a locked order inside the caller's transaction; returns the changes."""
+def follow_broker(ctx, order, report, *, positions=None, manual=False):
+    """Apply a report to a locked order inside the caller's transaction; returns the changes.
+
+    `manual` marks an order placed outside the bot. Fills the book shows are
+    dated the earliest they can have happened: after the order was placed and
+    after the last sync that saw it unfilled.
+    """
     now = timezone.now()
+    filled_since = max(filter(None, (order.placed_at, order.last_synced_at)), default=now)
     target = broker_target(order, report)
     if not target.changes or target.status is None:
         note_broker_view(order, report.broker_status, target.reported, now)
@@ -96,6 +102,10 @@ def follow_broker(ctx, order, report, *, open_trades=None):
         and (next_status not in ACTIVE or not _can_reactivate(order))
     ):
         next_status = order.status
+    if target.quantity != order.quantity:
+        # Before the fills, which count against the broker's quantity.
+        change = {"from": order.quantity, "to": target.quantity, "by": "broker"}
+        change_order(ctx, order, EventKind.QUANTITY_CHANGED, data=change, quantity=target.quantity)
     common = {
         "broker_status": report.broker_status[:64],
         "broker_filled_quantity": target.reported,
@@ -119,7 +129,9 @@ def follow_broker(ctx, order, report, *, open_trades=None):
             to_status=next_status,
             average=average,
             late_fill=target.late_fill,
-            open_trades=open_trades,
+            at=min(filled_since, now),
+            manual=manual,
+            positions=positions,
             data={"filled_quantity": target.filled, "broker_status": report.broker_status},
             **common,
         )
@@ -166,32 +178,30 @@ def _fill_price(order, filled, report):
 def record_broker_order(ctx, broker_order):
     """Record a broker order we never registered (source=broker); returns (order, changes).
 
-    One transaction holds the whole story, so a crash leaves all or none of it:
-    for a filled SELL of a symbol with an open trade (a manual sell) the bot's
-    sell order stops being tracked first, keeping one active sell per symbol;
-    the order's fills then move the position; a filled BUY of a symbol in the
+    One transaction holds the whole story, so a crash leaves all or none of it.
+    The order's fills go into the ledger as manual: a manual sell only reduces
+    lots bought before it. When it leaves nothing held (the trader sold the
+    position by hand), the bot's sell order for the symbol stops being tracked;
+    a partial manual sell leaves the bot's live sell alone (check_state flags a
+    sell that now covers more than is held). A filled BUY of a symbol in the
     failed-buy queue (a manual buy) takes the symbol out of the queue.
     """
     bo = broker_order
     changes = []
     with transaction.atomic(durable=True):
-        if bo.side == Side.SELL and bo.filled_quantity > 0 and _has_open_trade(ctx, bo):
-            bot_sell = active_sell(ctx.account, bo.base_symbol, lock=True)
-            if bot_sell is not None:
-                reason = f"sold manually at the broker (order {bo.order_id})"
-                close(ctx, bot_sell, Status.CANCELLED, reason)
-            changes.append("manual_sell")
+        held_before = ledger.held(ctx.account, bo.base_symbol)
         order = insert_order(ctx, broker_order_fields(ctx, bo))
         # Registered by the bot since the book was read: follow the broker like any known order.
         known = order is None
         if known:
             order = find_order(ctx, bo.order_id, lock=True)
             if order is None:
-                raise DuplicateOrder(
-                    f"broker order {bo.order_id}: {bo.base_symbol} already has an active sell order"
-                )
+                raise DuplicateOrder(f"broker order {bo.order_id} conflicts; retry")
         if known or order.status in ACTIVE:
-            changes.extend(follow_broker(ctx, order, BrokerReport.of(bo)))
+            changes.extend(follow_broker(ctx, order, BrokerReport.of(bo), manual=not known))
+        if not known and bo.side == Side.SELL and bo.filled_quantity and held_before > 0:
+            changes.append("manual_sell")
+            _stop_tracking_if_sold_out(ctx, bo)
         if (
             bo.side == Side.BUY
             and bo.filled_quantity > 0
@@ -201,10 +211,13 @@ def record_broker_order(ctx, broker_order):
     return order, changes
 
 
-def _has_open_trade(ctx, broker_order):
-    return (
-        Trade.objects.open().filter(account=ctx.account, symbol=broker_order.base_symbol).exists()
-    )
+def _stop_tracking_if_sold_out(ctx, bo):
+    if ledger.held(ctx.account, bo.base_symbol) > 0:
+        return
+    bot_sell = active_sell(ctx.account, bo.base_symbol, lock=True)
+    if bot_sell is not None:
+        reason = f"sold manually at the broker (order {bo.order_id})"
+        close(ctx, bot_sell, Status.CANCELLED, reason)
 
 
 def broker_order_fields(ctx, bo):

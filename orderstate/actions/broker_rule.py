@@ -23,6 +23,7 @@ class BrokerReport:
 
     status: Status | None  # None: a status text we do not know
     filled_quantity: int
+    quantity: int | None = None  # the order's quantity at the broker, when the row says
     average_price: Decimal | None = None
     price: Decimal | None = None  # the order's limit price at the broker, on the tick
     broker_status: str = ""
@@ -34,6 +35,7 @@ class BrokerReport:
         return cls(
             status=broker_order.status,
             filled_quantity=broker_order.filled_quantity,
+            quantity=broker_order.quantity,
             average_price=broker_order.average_price,
             price=on_tick(broker_order.price),
             broker_status=broker_order.broker_status,
@@ -46,6 +48,7 @@ class BrokerTarget:
     """The state a report asks for, and the names of the changes that makes (sync stats)."""
 
     status: Status | None  # None: unknown broker status, only its text is noted
+    quantity: int  # the order's quantity: the broker's, when it changed it
     filled: int  # filled quantity to reach: never fewer than ours
     reported: int  # the broker's own figure: never fewer than it reported before
     late_fill: bool
@@ -66,23 +69,30 @@ def broker_target(order, report):
     """
     filled = parse_quantity(report.filled_quantity, "filled_quantity", allow_zero=True)
     status = report.status
+    quantity = _quantity(order, report, filled)
     if status == Status.EXECUTED:
-        filled = order.quantity
-    if filled > order.quantity:
+        filled = quantity
+    if filled > quantity:
         raise ValidationError(
-            f"broker reports {filled} filled of {order.quantity} for {order.broker_order_id}"
+            f"broker reports {filled} filled of {quantity} for {order.broker_order_id}"
         )
-    reported = max(filled, order.broker_filled_quantity)
+    reported = min(max(filled, order.broker_filled_quantity), quantity)
     filled = max(filled, order.filled_quantity)
+    if filled > quantity:
+        raise ValidationError(
+            f"broker quantity {quantity} of {order.broker_order_id} is below the "
+            f"{order.filled_quantity} already filled here"
+        )
     late = order.status in TERMINAL and filled > order.filled_quantity
     if status in ACTIVE:
-        status = _active_status(order, status, filled)
+        status = _active_status(order, status, quantity, filled)
     price = None
     if status in ACTIVE and report.price is not None and report.price != order.price:
         price = report.price
-    changes = _change_names(order, status, filled, late, price)
+    changes = _change_names(order, status, quantity, filled, late, price)
     return BrokerTarget(
         status=status,
+        quantity=quantity,
         filled=filled,
         reported=reported,
         late_fill=late,
@@ -92,13 +102,24 @@ def broker_target(order, report):
     )
 
 
-def _active_status(order, status, filled):
+def _quantity(order, report, filled):
+    """The order's quantity: the broker's (a trader may change it in the Neo app), unless
+    the order is closed here and the broker shows no more fills for it."""
+    if report.quantity is None or order.status == Status.EXECUTED:
+        return order.quantity
+    more_filled = report.status == Status.EXECUTED or filled > order.filled_quantity
+    if order.status in TERMINAL and not more_filled:
+        return order.quantity
+    return parse_quantity(report.quantity, "quantity")
+
+
+def _active_status(order, status, quantity, filled):
     """The status an order the broker still works should have, given its fills.
 
     A PENDING order stays PENDING on a PENDING report and opens on any other;
     an order never moves back from OPEN or PARTIALLY_FILLED on words alone.
     """
-    if filled == order.quantity:
+    if filled == quantity:
         return Status.EXECUTED
     if filled > 0:
         return Status.PARTIALLY_FILLED
@@ -107,14 +128,14 @@ def _active_status(order, status, filled):
     return Status.OPEN if order.status == Status.OPEN else order.status
 
 
-def _change_names(order, status, filled, late, price):
+def _change_names(order, status, quantity, filled, late, price):
     if order.status == Status.EXECUTED or (order.status in TERMINAL and not late):
         return ()
     if status is None:
         return ("unknown_status",)
     if late:
         return ("late_fill",)
-    changes = []
+    changes = ["quantity_changed"] if quantity != order.quantity else []
     if status != order.status or filled != order.filled_quantity:
         changes.append(status.lower())
     if price is not None:

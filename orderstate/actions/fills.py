@@ -14,7 +14,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orderstate.actions import positions
+from orderstate.actions import ledger
 from orderstate.actions.base import (
     active_sell,
     change_order,
@@ -123,17 +123,19 @@ def apply_fill(
     to_status=None,
     average=None,
     late_fill=False,
+    at=None,
+    manual=False,
     data=None,
-    open_trades=None,
+    positions=None,
     **fields,
 ):
-    """Apply `qty` more filled at `price` to a locked order: the order, its position, the events.
+    """Apply `qty` more filled at `price` to a locked order: the order, its lots, the events.
 
-    `average` is the broker's average when it gave one (else computed);
-    `open_trades` (a `positions.OpenTrades`) saves a sync batch a query per
-    order; `fields` are further order fields to write with the change.
+    `average` is the broker's average when it gave one (else computed); `at` is
+    when the fill executed, as well as it is known (default now); `manual` marks
+    an order placed outside the bot; `positions` (a `ledger.Positions`) saves a
+    sync batch a query per order; `fields` are further order fields to write.
     """
-    now = timezone.now()
     filled = order.filled_quantity + qty
     if to_status is None:
         to_status = Status.EXECUTED if filled == order.quantity else Status.PARTIALLY_FILLED
@@ -143,7 +145,9 @@ def apply_fill(
         )
     average = average or weighted_average(order.average_price, order.filled_quantity, price, qty)
     check_transition(order, to_status, late_fill=late_fill)
-    change = positions.apply_fill(order, qty, price, now, open_trades)
+    at = at or timezone.now()
+    changes = ledger.post_fill(order, qty, price, at, manual=manual, positions=positions)
+    trades = [change.trade for change in changes]
     change_order(
         ctx,
         order,
@@ -151,10 +155,10 @@ def apply_fill(
         to_status=to_status,
         data=data,
         late_fill=late_fill,
-        then=[change.event()] if change else (),
+        then=[change.event() for change in changes],
         filled_quantity=filled,
         average_price=Decimal(average).quantize(AVERAGE_PLACES),
-        trade=change.trade if change else order.trade,
+        trade=trades[-1] if trades else order.trade,
         **fields,
     )
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from orderstate.actions import ledger
 from orderstate.actions.base import change_order, find_order, write_event
 from orderstate.actions.orders import order_fields
 from orderstate.errors import DuplicateOrder, ValidationError
@@ -20,6 +21,7 @@ from orderstate.models import (
     EventKind,
     FailedOrder,
     FailedOrderStatus,
+    Lot,
     Order,
     OrderType,
     Side,
@@ -129,17 +131,10 @@ def import_trade(ctx, symbol, *, qty, entry_price, entry_time, status, **recorde
         "metadata": parse_metadata(recorded.get("metadata") or {}),
         "updated_at": timezone.now(),
     }
-    fields["closed_quantity"] = fields["quantity"] if closed else 0
     with transaction.atomic():
         entry = _linked(ctx, recorded.get("entry_order_id"), Side.BUY, base)
         exit_order = _linked(ctx, recorded.get("exit_order_id"), Side.SELL, base)
-        try:
-            with transaction.atomic():
-                trade = Trade.objects.create(
-                    entry_order=entry, exit_order=exit_order if closed else None, **fields
-                )
-        except IntegrityError:
-            raise DuplicateOrder(f"{base} already has an open trade") from None
+        trade = _post_recorded_lots(fields, entry, exit_order if closed else None)
         data = {"trade_id": trade.pk, "symbol": base, "imported": True}
         links = [(entry, EventKind.TRADE_OPENED)]
         if closed:
@@ -150,6 +145,41 @@ def import_trade(ctx, symbol, *, qty, entry_price, entry_time, status, **recorde
         if not linked:
             kind = EventKind.TRADE_CLOSED if closed else EventKind.TRADE_OPENED
             write_event(ctx, None, kind, "", "", data)
+    return trade
+
+
+def _post_recorded_lots(fields, entry, exit_order):
+    """The recorded trade as ledger lots: its buy, and its sell when it closed.
+
+    A position of the symbol still open refuses it: the old history holds one
+    position per symbol at a time. What the ledger cannot know (ticker, notes,
+    the exit reason, the P&L the old bot recorded, fees and all) is kept as recorded.
+    """
+    account, symbol, quantity = fields["account"], fields["symbol"], fields["quantity"]
+    if (
+        ledger.held(account, symbol)
+        or Trade.objects.open().filter(account=account, symbol=symbol).exists()
+    ):
+        raise DuplicateOrder(f"{symbol} already has an open trade")
+    lots = [Lot(side=Side.BUY, price=fields["entry_price"], at=fields["entry_time"], order=entry)]
+    if fields["status"] == TradeStatus.CLOSED:
+        lots.append(
+            Lot(
+                side=Side.SELL, price=fields["exit_price"], at=fields["exit_time"], order=exit_order
+            )
+        )
+    changes = []
+    for lot in lots:
+        lot.account, lot.symbol = account, symbol
+        lot.quantity = lot.open_quantity = quantity
+        changes.extend(ledger.post(lot))
+    trade = changes[0].trade
+    trade.ticker = fields["ticker"]
+    trade.metadata = fields["metadata"]
+    trade.exit_reason = fields["exit_reason"]
+    if fields["realised_pnl"] is not None:
+        trade.realised_pnl = fields["realised_pnl"]
+    trade.save(update_fields=["ticker", "metadata", "exit_reason", "realised_pnl"])
     return trade
 
 

@@ -8,8 +8,8 @@ would need a guess is left to a person.
 from django.db import transaction
 from django.utils import timezone
 
+from orderstate.actions import ledger
 from orderstate.actions.base import change_order, get_order, metadata_change, write_event
-from orderstate.actions.positions import record_exit
 from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
 from orderstate.models import EventKind, Side, Trade, TradeStatus
 from orderstate.states import Status
@@ -42,11 +42,15 @@ def close_trade_from_sell(ctx, trade_id, order_id):
             raise ValidationError(
                 f"order {order.broker_order_id} has no execution price to close the trade at"
             )
+        if order.lots.exists():
+            raise InvalidTransition(f"order {order.broker_order_id} is already in the ledger")
         sold = min(order.filled_quantity, trade.open_quantity)
-        at = order.closed_at or timezone.now()
-        pnl = record_exit(trade, sold, order.average_price, order, at)
-        data = {"trade_id": trade.pk, "quantity": sold, "pnl": str(pnl), "repair": True}
+        at = max(order.closed_at or timezone.now(), trade.entry_time)
+        changes = ledger.post_fill(order, sold, order.average_price, at)
+        data = {"trade_id": trade.pk, "quantity": sold, "repair": True}
+        data["pnl"] = changes[0].data["pnl"]
         change_order(ctx, order, EventKind.TRADE_CLOSED, data=data, trade=trade)
+        trade.refresh_from_db()
     return trade
 
 

@@ -140,5 +140,5 @@ def trade_history(account):
 
 def active_sell_orders(account):
     """What the old sell engine kept in memory: the active sell orders by base symbol."""
-    sells = Order.objects.active().sells().for_account(account).order_by("base_symbol")
+    sells = Order.objects.active().tracked_sells().for_account(account).order_by("base_symbol")
     return {order.base_symbol: active_sell_order(order) for order in sells}

@@ -10,6 +10,7 @@ from orderstate.models.auth import ApiToken, LoginFailure
 from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, PRICE
 from orderstate.models.events import EventKind, EventSource, OrderEvent
 from orderstate.models.failed_orders import FailedOrder, FailedOrderStatus
+from orderstate.models.ledger import Lot, LotMatch, Position
 from orderstate.models.orders import Fill, Order, OrderType, Product, Side, Source, Variety
 from orderstate.models.paper import PaperOrder
 from orderstate.models.sync import InstanceLock, SyncOutcome, SyncRun
@@ -28,10 +29,13 @@ __all__ = [
     "Fill",
     "InstanceLock",
     "LoginFailure",
+    "Lot",
+    "LotMatch",
     "Order",
     "OrderEvent",
     "OrderType",
     "PaperOrder",
+    "Position",
     "Product",
     "Side",
     "Source",

@@ -25,6 +25,7 @@ class EventKind(models.TextChoices):
     EXECUTED = "executed", "Executed"
     LATE_FILL = "late_fill", "Late fill"
     PRICE_UPDATED = "price_updated", "Price updated"
+    QUANTITY_CHANGED = "quantity_changed", "Quantity changed at the broker"
     CANCELLED = "cancelled", "Cancelled"
     REJECTED = "rejected", "Rejected"
     REPLACED = "replaced", "Replaced"

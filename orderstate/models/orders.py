@@ -46,6 +46,11 @@ class OrderQuerySet(models.QuerySet):
     def sells(self):
         return self.filter(side=Side.SELL)
 
+    def tracked_sells(self):
+        """The bot's sell orders: at most one active per symbol (orders placed outside the
+        bot, seen at the broker, may run beside it)."""
+        return self.sells().exclude(source=Source.BROKER)
+
     def buys(self):
         return self.filter(side=Side.BUY)
 
@@ -97,7 +102,7 @@ class Order(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["account", "base_symbol"],
-                condition=Q(side=Side.SELL, status__in=sorted(ACTIVE)),
+                condition=Q(side=Side.SELL, status__in=sorted(ACTIVE)) & ~Q(source=Source.BROKER),
                 name="order_one_active_sell_per_symbol",
             ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),

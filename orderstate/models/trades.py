@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, positive_or_null
+from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, EXACT, positive_or_null
 from orderstate.models.orders import Order
 
 
@@ -23,7 +23,12 @@ class TradeQuerySet(models.QuerySet):
 
 
 class Trade(models.Model):
-    """A position: bought by an entry order, closed by an exit order."""
+    """One position from flat to flat: the lots of a symbol between two moments it held none.
+
+    Every figure follows from its lots (`actions.ledger`): `quantity` bought,
+    `closed_quantity` sold against them, averages for display, and P&L from the
+    exact totals, rounded to the paisa once.
+    """
 
     account = models.CharField(max_length=64, default=DEFAULT_ACCOUNT)
     symbol = models.CharField(max_length=40, help_text="Base symbol, e.g. RELIANCE")
@@ -45,6 +50,11 @@ class Trade(models.Model):
     exit_reason = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=8, choices=TradeStatus.choices, default=TradeStatus.OPEN)
     realised_pnl = models.DecimalField(**AMOUNT, null=True, blank=True)
+    cost = models.DecimalField(**EXACT, default=0, help_text="What the bought shares cost")
+    matched_cost = models.DecimalField(
+        **EXACT, default=0, help_text="What the shares sold so far cost"
+    )
+    proceeds = models.DecimalField(**EXACT, default=0, help_text="What the shares sold fetched")
     metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -37,8 +37,8 @@ STAT_KEYS = (
     "errors",
 )
 # Further counts: "opened" (PENDING seen OPEN), "late_fills", "flagged" (missing
-# at or past the threshold).
-EXTRA_KEYS = ("opened", "late_fills", "flagged")
+# at or past the threshold), "quantity_changed" (the broker's quantity followed).
+EXTRA_KEYS = ("opened", "late_fills", "flagged", "quantity_changed")
 CHANGE_STAT = {
     "open": "opened",
     "late_fill": "late_fills",
@@ -64,6 +64,16 @@ COMPARED_FIELDS = (
 MAX_NOTES = 50
 ID_CHUNK = 500
 MISSING_CHUNK = 200
+
+
+def in_time_order(broker_orders):
+    """Orders placed outside the bot in the order they were placed (`ordDtTm`), so a manual
+    buy comes before the sell of its shares however the book lists them; the book's own
+    order when a row has no time."""
+    orders = list(broker_orders)
+    if any(order.placed_at is None for order in orders):
+        return orders
+    return sorted(orders, key=lambda order: order.placed_at)
 
 
 def empty_stats():
@@ -94,7 +104,7 @@ class Reconciliation:
             broker.mark_synced(unchanged)
         self._apply(changed)
         self._mark_missing(missing)
-        for broker_order in by_id.values():
+        for broker_order in in_time_order(by_id.values()):
             self._record_external(broker_order)
         if self.notes:
             self.stats["notes"] = self.notes

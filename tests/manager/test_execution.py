@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from orderstate.actions import positions
+from orderstate.actions import ledger
 from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
 from orderstate.models import EventKind, Order, OrderEvent, Trade
 from orderstate.states import Status
@@ -117,7 +117,7 @@ def test_a_crash_while_updating_the_trade_leaves_nothing_half_written(
     def crash(*args, **kwargs):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(positions, "_sell", crash)
+    monkeypatch.setattr(ledger.Book, "_sell", crash)
     with pytest.raises(RuntimeError):
         manager.mark_order_executed("RELIANCE", "S-1", 2510)
 

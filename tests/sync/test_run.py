@@ -21,7 +21,7 @@ from orderstate.models import (
 )
 from orderstate.states import Status
 from orderstate.sync import run as sync
-from tests.kotak_book import book, load, row, rows
+from tests.kotak_book import book, load, placed_in, row, rows
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +203,10 @@ def test_order_seen_again_resets_its_missing_count(manager):
 def test_manual_sell_closes_the_trade_and_stops_tracking_the_bot_sell(manager):
     position(manager, "RELIANCE", 10, "2450.00")
     manager.register_sell_order("RELIANCE-EQ", "5008", "2600.00", 10)
-    manual = row("9001", "RELIANCE", "S", "complete", 10, 10, "0.00", "2520.00", prcTp="MKT")
+    manual = row(
+        "9001", "RELIANCE", "S", "complete", 10, 10, "0.00", "2520.00",
+        prcTp="MKT", ordDtTm=placed_in(60),
+    )  # fmt: skip
 
     stats = manager.sync_with_broker(
         broker_orders=[manual, row("5008", "RELIANCE", "S", "open", 10)]
@@ -226,7 +229,9 @@ def test_manual_sell_closes_the_trade_and_stops_tracking_the_bot_sell(manager):
 def test_manual_sell_is_not_counted_twice(manager):
     position(manager, "RELIANCE", 10, "2450.00")
     manager.register_sell_order("RELIANCE-EQ", "5009", "2600.00", 10)
-    manual = row("9002", "RELIANCE", "S", "complete", 10, 10, "2520.00", "2520.00")
+    manual = row(
+        "9002", "RELIANCE", "S", "complete", 10, 10, "2520.00", "2520.00", ordDtTm=placed_in(60)
+    )
     manager.sync_with_broker(broker_orders=[manual])
 
     stats = manager.sync_with_broker(broker_orders=[manual])

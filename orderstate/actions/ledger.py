@@ -1,0 +1,162 @@
+"""The lot ledger: every counted fill becomes a lot; positions and P&L follow from the lots,
+matched first in, first out, in the order the fills executed.
+
+Runs inside the transaction of the action that fills an order, after the order
+is locked, and takes the symbol's `Position` row lock, so two fills of one
+symbol queue instead of both reading the same open lots. A fill recorded in
+execution order is matched from the open end (the oldest unmatched lots, read
+through a partial index), so its cost does not grow with the ledger. A fill
+that executed before the latest one recorded (the bot saw its sell before the
+sync applied its buy) replays the ledger from the last moment the position stood
+at zero, so the result is the same whatever order fills arrive in.
+
+A sell that finds no lot is oversold: held as an unmatched sell lot and netted
+against the next buy. A manual sell (an order placed outside the bot) only
+reduces lots bought before it; the rest was held outside orderstate.
+"""
+
+from django.db.models import Q
+
+from orderstate.actions.book import Book, PositionChange
+from orderstate.models import Lot, LotMatch, Position
+
+__all__ = ["PositionChange", "Positions", "held", "lock_position", "post", "post_fill"]
+
+
+def lock_position(account, symbol):
+    """The symbol's Position row, locked; created on the symbol's first fill."""
+    # The open trade comes in the same query; only the position row is locked (it guards the trade).
+    rows = Position.objects.select_for_update(of=("self",)).select_related("open_trade")
+    found = rows.filter(account=account, symbol=symbol).order_by()[:1]
+    if found:
+        return found[0]
+    # Two first fills of one symbol at once: the database keeps one row, both lock it.
+    Position.objects.bulk_create([Position(account=account, symbol=symbol)], ignore_conflicts=True)
+    return rows.get(account=account, symbol=symbol)
+
+
+def held(account, symbol):
+    """Shares of `symbol` the ledger holds now (0 while flat or oversold)."""
+    net = (
+        Position.objects.filter(account=account, symbol=symbol)
+        .values_list("net_quantity", flat=True)
+        .first()
+    )
+    return max(net or 0, 0)
+
+
+class Positions:
+    """The Position rows of a batch's symbols, locked in one query instead of one each."""
+
+    def __init__(self, orders):
+        keys = {(order.account, order.base_symbol) for order in orders}
+        Position.objects.bulk_create(
+            [Position(account=account, symbol=symbol) for account, symbol in sorted(keys)],
+            ignore_conflicts=True,
+        )
+        rows = (
+            Position.objects.select_for_update(of=("self",))
+            .select_related("open_trade")
+            .filter(
+                account__in={account for account, _ in keys},
+                symbol__in={symbol for _, symbol in keys},
+            )
+        )
+        self._rows = {
+            (row.account, row.symbol): row
+            for row in rows.order_by("pk")
+            if (row.account, row.symbol) in keys
+        }
+
+    def get(self, account, symbol):
+        return self._rows.get((account, symbol)) or lock_position(account, symbol)
+
+
+def post_fill(order, quantity, price, at, *, manual=False, positions=None):
+    """Record a fill of `order` in its symbol's ledger; returns the PositionChanges it made.
+
+    `at` is when the fill executed, as well as it is known; `manual` marks an
+    order placed outside the bot; `positions` (a `Positions`) saves a sync batch
+    a query per order.
+    """
+    lot = Lot(
+        account=order.account,
+        symbol=order.base_symbol,
+        side=order.side,
+        quantity=quantity,
+        price=price,
+        at=at,
+        order=order,
+        manual=manual,
+        open_quantity=quantity,
+    )
+    return post(lot, positions)
+
+
+def post(lot, positions=None):
+    """Record a new lot in its symbol's ledger; returns the PositionChanges it made."""
+    if positions is not None:
+        position = positions.get(lot.account, lot.symbol)
+    else:
+        position = lock_position(lot.account, lot.symbol)
+    if position.last_at is not None and lot.at < position.last_at:
+        lot.save()
+        return replay(position, lot)
+    book = Book(position)
+    changes = book.apply(lot)
+    book.save()
+    return changes
+
+
+def replay(position, late_lot):
+    """Re-match every lot since the position last stood at zero before `late_lot`.
+
+    Lots before that moment are all matched among themselves, so they stay as
+    they are. Returns the changes `late_lot` itself made.
+    """
+    flat = (
+        Lot.objects.filter(account=position.account, symbol=position.symbol, position_after=0)
+        .filter(Q(at__lt=late_lot.at) | Q(at=late_lot.at, id__lt=late_lot.id))
+        .order_by("-at", "-id")
+        .first()
+    )
+    since = Lot.objects.filter(account=position.account, symbol=position.symbol)
+    if flat is not None:
+        since = since.filter(Q(at__gt=flat.at) | Q(at=flat.at, id__gt=flat.id))
+    lots = list(since.select_related("order", "trade").order_by("at", "id"))
+    lots, merged = _merge_parts(lots)
+    LotMatch.objects.filter(Q(buy__in=lots) | Q(sell__in=lots)).delete()
+    if merged:
+        Lot.objects.filter(pk__in=[lot.pk for lot in merged]).delete()
+    trades = sorted(
+        {lot.trade for lot in lots if lot.trade is not None}
+        | ({position.open_trade} if position.open_trade else set()),
+        key=lambda trade: (trade.entry_time, trade.pk),
+    )
+    position.net_quantity = 0
+    position.open_trade = None
+    book = Book(position, replaying=True, reusable=trades)
+    changes = []
+    for lot in lots:
+        lot.open_quantity = lot.quantity
+        lot.outside_quantity = 0
+        lot.trade = None
+        applied = book.apply(lot)
+        if lot.pk == late_lot.pk:
+            changes = applied
+    book.save()
+    return changes
+
+
+def _merge_parts(lots):
+    """Lots with the parts of a split fill folded back into the fill's first lot."""
+    by_pk = {lot.pk: lot for lot in lots}
+    kept, merged = [], []
+    for lot in lots:
+        root = by_pk.get(lot.part_of_id)
+        if root is not None:
+            root.quantity += lot.quantity
+            merged.append(lot)
+        else:
+            kept.append(lot)
+    return kept, merged
