@@ -156,9 +156,7 @@ def test_failure_before_the_open_on_a_trading_day_expires_at_that_days_open(mana
         (ist(2026, 3, 25, 9, 30), ist(2026, 3, 27, 9, 15)),  # Wednesday before Ram Navami
     ],
 )
-def test_failure_during_the_session_expires_at_the_next_trading_days_open(
-    manager, failed, expires
-):
+def test_failure_during_the_session_expires_at_the_next_trading_days_open(manager, failed, expires):
     assert expiry_of(manager, failed) == expires
 
 
