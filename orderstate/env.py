@@ -1,6 +1,8 @@
 """Strict readers of the environment, so a typo in production fails loudly at start."""
 
 import os
+import re
+from datetime import date, time
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -61,3 +63,35 @@ def env_rate(name, default):
             f"{name} must look like 100/s, 6000/min, 1000/hour or 10000/day, not {raw!r}"
         )
     return raw
+
+
+def env_time(name, default):
+    """A time of day as `HH:MM` (24-hour); NAME_FILE works as for env_str."""
+    raw = env_str(name) or default
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", raw.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ImproperlyConfigured(f"{name} must be a time of day as HH:MM, not {raw!r}")
+    return time(int(match[1]), int(match[2]))
+
+
+def env_dates(name):
+    """Comma-separated calendar dates as `YYYY-MM-DD`, as a frozenset of dates."""
+    days = set()
+    for item in env_list(name):
+        day = _iso_date(item)
+        if day is None:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated dates as YYYY-MM-DD, not {item!r}"
+            )
+        days.add(day)
+    return frozenset(days)
+
+
+def _iso_date(text):
+    """The date `YYYY-MM-DD` names, or None (no week dates or compact forms)."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:  # 2026-02-30
+            return None
+    return None

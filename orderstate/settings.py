@@ -5,7 +5,15 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from orderstate.env import env_bool, env_int, env_list, env_rate, env_str
+from orderstate.env import (
+    env_bool,
+    env_dates,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    env_time,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -160,8 +168,20 @@ SPECTACULAR_SETTINGS |= {
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
 
-# Trading calendar and broker.
-MARKET_OPEN = env_str("ORDERSTATE_MARKET_OPEN", "09:15")
+# Trading calendar (orderstate/market.py): weekdays that are not NSE holidays in the
+# `holidays` package, corrected by hand for closures announced after its release and
+# for special sessions (docs/settings.md).
+MARKET_OPEN = env_time("ORDERSTATE_MARKET_OPEN", "09:15")
+ORDERSTATE_EXTRA_HOLIDAYS = env_dates("ORDERSTATE_EXTRA_HOLIDAYS")
+ORDERSTATE_EXTRA_TRADING_DAYS = env_dates("ORDERSTATE_EXTRA_TRADING_DAYS")
+_OPEN_AND_CLOSED = ORDERSTATE_EXTRA_HOLIDAYS & ORDERSTATE_EXTRA_TRADING_DAYS
+if _OPEN_AND_CLOSED:
+    raise ImproperlyConfigured(
+        "ORDERSTATE_EXTRA_HOLIDAYS and ORDERSTATE_EXTRA_TRADING_DAYS both name "
+        f"{', '.join(sorted(map(str, _OPEN_AND_CLOSED)))}; a day is either closed or open"
+    )
+
+# Broker.
 ORDERSTATE_BROKER = env_str("ORDERSTATE_BROKER", "paper")
 ORDERSTATE_DEFAULT_ACCOUNT = env_str("ORDERSTATE_DEFAULT_ACCOUNT", "default")
 ORDERSTATE_MISSING_THRESHOLD = env_int("ORDERSTATE_MISSING_THRESHOLD", 3)

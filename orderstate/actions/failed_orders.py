@@ -1,18 +1,18 @@
 """The failed-buy queue: one waiting entry per symbol, valid until the next market open.
 
-An entry is valid on the IST day it first failed, and on the next day until the
-market opens (09:15 IST), whatever the server's own time zone.
+An entry that first failed at moment T is retried until the first market open
+strictly after T, on NSE's trading calendar (`orderstate.market`: weekends and
+NSE holidays skipped, the settings' extra holidays and trading days applied), in
+IST whatever the server's own time zone.
 """
-
-from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from orderstate import market
 from orderstate.actions.base import metadata_change, write_event
 from orderstate.errors import DuplicateOrder, InvalidTransition, OrderNotFound
-from orderstate.market import IST
 from orderstate.models import EventKind, FailedOrder, FailedOrderStatus
 from orderstate.validation import (
     parse_metadata,
@@ -24,31 +24,22 @@ from orderstate.validation import (
 )
 
 
-def market_open():
-    hours, minutes = settings.MARKET_OPEN.split(":")
-    return time(int(hours), int(minutes))
-
-
-def _ist(now):
+def is_valid(entry, now=None):
+    """True until the entry's market open; a naive `now` is read as IST."""
     now = now or timezone.now()
     if timezone.is_naive(now):
-        now = now.replace(tzinfo=IST)
-    return now.astimezone(IST)
-
-
-def is_valid(entry, now=None):
-    now = _ist(now)
-    failed_on = entry.first_failed_at.astimezone(IST).date()
-    today = now.date()
-    if failed_on >= today:
-        return True
-    return failed_on == today - timedelta(days=1) and now.time() < market_open()
+        now = now.replace(tzinfo=market.IST)
+    return now < expires_at(entry)
 
 
 def expires_at(entry):
-    """The moment the entry stops being retried: the next day's market open, IST."""
-    next_day = entry.first_failed_at.astimezone(IST).date() + timedelta(days=1)
-    return datetime.combine(next_day, market_open(), tzinfo=IST)
+    """The moment the entry stops being retried: the first market open after it failed."""
+    return market.next_market_open(
+        entry.first_failed_at,
+        open_time=settings.MARKET_OPEN,
+        extra_holidays=settings.ORDERSTATE_EXTRA_HOLIDAYS,
+        extra_trading_days=settings.ORDERSTATE_EXTRA_TRADING_DAYS,
+    )
 
 
 def add(ctx, symbol, ticker=None, qty=None, close=None, reason="", metadata=None, now=None):

@@ -195,7 +195,7 @@ def test_expired_failed_order_is_reported_and_fixed_by_expiring_it(manager):
         "625.00",
         "funds",
         {},
-        now=timezone.now() - timedelta(days=3),
+        now=timezone.now() - timedelta(days=10),  # before any run of closed days
     )
     assert codes(find_problems()) == ["failed_order_expired"]
     code, _ = check(fix=True)
@@ -204,10 +204,11 @@ def test_expired_failed_order_is_reported_and_fixed_by_expiring_it(manager):
 
 
 def test_failed_order_before_the_next_open_is_not_a_problem(manager):
-    failed = datetime(2026, 10, 23, 16, 0, tzinfo=IST)
+    failed = datetime(2026, 10, 23, 16, 0, tzinfo=IST)  # Friday: Monday's open
     failed_orders.add(manager.ctx, "SBIN-EQ", "SBIN.NS", 25, "625.00", "funds", {}, now=failed)
-    assert find_problems(now=datetime(2026, 10, 24, 9, 14, tzinfo=IST)) == []
-    assert codes(find_problems(now=datetime(2026, 10, 24, 9, 15, tzinfo=IST))) == [
+    assert find_problems(now=datetime(2026, 10, 24, 9, 15, tzinfo=IST)) == []
+    assert find_problems(now=datetime(2026, 10, 26, 9, 14, tzinfo=IST)) == []
+    assert codes(find_problems(now=datetime(2026, 10, 26, 9, 15, tzinfo=IST))) == [
         "failed_order_expired"
     ]
 

@@ -113,7 +113,7 @@ def test_end_to_end_failed_order_queue(live_client):
     assert client.get_failed_orders()[0]["retry_count"] == 1
 
     FailedOrder.objects.filter(symbol="INFY").update(
-        first_failed_at=django_now() - timedelta(days=3)
+        first_failed_at=django_now() - timedelta(days=10)  # before any run of closed days
     )
     assert client.get_failed_orders() == []
     assert client.cleanup_expired_failed_orders() == 1

@@ -122,7 +122,7 @@ def waiting_entry(manager):
 
 @pytest.fixture
 def expired_entry(manager):
-    old = timezone.now() - timedelta(days=3)
+    old = timezone.now() - timedelta(days=10)  # before any run of closed days
     entry = manager.add_failed_order("SBIN-EQ", qty=5, close="600", reason="funds")
     FailedOrder.objects.filter(pk=entry.pk).update(first_failed_at=old)
     manager.cleanup_expired_failed_orders()
