@@ -85,8 +85,8 @@ class OrderStateManager:
     def mark_order_executed(self, symbol, order_id, execution_price, execution_qty=None):
         return fills.mark_executed(self.ctx, symbol, order_id, execution_price, execution_qty)
 
-    def record_fill(self, order_id, qty, price, fill_id=None):
-        return fills.record_fill(self.ctx, order_id, qty, price, fill_id)
+    def record_fill(self, order_id, qty, price, fill_id=None, at=None):
+        return fills.record_fill(self.ctx, order_id, qty, price, fill_id, at)
 
     # Price and tracking --------------------------------------------------------------
 

@@ -6,7 +6,7 @@ Every function raises `errors.ValidationError` naming the field, before anything
 import json
 import math
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from uuid import UUID
 
@@ -179,3 +179,12 @@ def split_order_options(keywords):
 def default_order_type(side, price):
     """The order type a registration without one gets: MARKET for a BUY without a price."""
     return "MARKET" if str(side).strip().upper() == "BUY" and price is None else "LIMIT"
+
+
+def parse_moment(value, field="at"):
+    """A timezone-aware date-time, so no moment is shifted by the server's own zone."""
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        _fail(field, "must be a timezone-aware date-time")
+    if not 2000 <= value.year < 2100:
+        _fail(field, f"must be between 2000 and 2100, not {value.isoformat()}")
+    return value

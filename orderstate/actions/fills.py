@@ -25,7 +25,13 @@ from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
 from orderstate.models import EventKind
 from orderstate.money import AVERAGE_PLACES, weighted_average
 from orderstate.states import Status
-from orderstate.validation import parse_order_id, parse_price, parse_quantity, parse_symbol
+from orderstate.validation import (
+    parse_moment,
+    parse_order_id,
+    parse_price,
+    parse_quantity,
+    parse_symbol,
+)
 
 
 def mark_executed(ctx, symbol, order_id, execution_price, execution_qty=None):
@@ -75,15 +81,16 @@ def mark_executed(ctx, symbol, order_id, execution_price, execution_qty=None):
     return order
 
 
-def record_fill(ctx, order_id, qty, price, fill_id=None):
+def record_fill(ctx, order_id, qty, price, fill_id=None, at=None):
     """Add one fill the bot saw; the fill that completes the quantity executes the order.
 
-    A fill the sync already counted is recorded but moves nothing; a repeated
-    fill id is a no-op.
+    `at` is when it executed at the exchange (default: now). A fill the sync
+    already counted is recorded but moves nothing; a repeated fill id is a no-op.
     """
     qty = parse_quantity(qty)
     price = parse_price(price, "price", places=4)
     fill_id = None if fill_id in (None, "") else parse_order_id(fill_id, "fill_id")
+    at = parse_moment(at, "at") if at is not None else timezone.now()
     # Locked: two fills of one order must not both read the same earlier total.
     with transaction.atomic(durable=True):
         order = get_order(ctx, order_id, lock=True)
@@ -103,11 +110,11 @@ def record_fill(ctx, order_id, qty, price, fill_id=None):
                 f"{reported} of {order.quantity}",
                 fields={"qty": [f"at most {order.quantity - reported + qty}"]},
             )
-        order.fills.create(fill_id=fill_id, quantity=qty, price=price)
+        order.fills.create(fill_id=fill_id, quantity=qty, price=price, at=at)
         data = {"fill_id": fill_id, "qty": qty, "price": str(price)}
         counted = max(reported, order.broker_filled_quantity)
         if counted > order.filled_quantity:
-            apply_fill(ctx, order, counted - order.filled_quantity, price, data=data)
+            apply_fill(ctx, order, counted - order.filled_quantity, price, at=at, data=data)
         else:
             change_order(ctx, order, EventKind.FILL, data={**data, "already_counted": True})
     return order

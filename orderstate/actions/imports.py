@@ -7,7 +7,6 @@ of its own, so a refused record leaves nothing behind and the others go in.
 """
 
 from contextlib import contextmanager
-from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -34,6 +33,7 @@ from orderstate.states import TERMINAL, Status, parse_status
 from orderstate.validation import (
     parse_choice,
     parse_metadata,
+    parse_moment,
     parse_optional_price,
     parse_price,
     parse_quantity,
@@ -253,14 +253,9 @@ def _check_recorded_fill(status, filled, quantity):
 
 
 def _moment(value, name, *, optional=False):
-    """A recorded time: timezone-aware, so history is never shifted by the server's zone."""
     if value is None and optional:
         return None
-    if not isinstance(value, datetime) or timezone.is_naive(value):
-        raise ValidationError(
-            f"{name}: must be a timezone-aware date-time", fields={name: ["aware datetime"]}
-        )
-    return value
+    return parse_moment(value, name)
 
 
 def _amount(value, name):

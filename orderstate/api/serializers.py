@@ -113,6 +113,16 @@ class FillSerializer(InputSerializer):
         allow_blank=True,
         help_text="The exchange's trade id; a fill with a known id is not applied twice",
     )
+    at = serializers.DateTimeField(
+        required=False,
+        help_text="When it executed at the exchange (default: now); positions follow "
+        "execution order whatever order fills are recorded in",
+    )
+
+    def validate_at(self, value):
+        if not EARLIEST <= value < LATEST:
+            raise serializers.ValidationError("must be between 2000 and 2100")
+        return value
 
 
 class ExecuteSerializer(InputSerializer):

@@ -154,7 +154,11 @@ class OrderViewSet(ApiMixin, GenericViewSet):
         order = self.get_object()
         data = self.parse(s.FillSerializer)
         order = self.manager(order.account).record_fill(
-            order.broker_order_id, data["quantity"], data["price"], data.get("fill_id")
+            order.broker_order_id,
+            data["quantity"],
+            data["price"],
+            data.get("fill_id"),
+            at=data.get("at"),
         )
         return self.order_response(order)
 

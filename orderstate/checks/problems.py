@@ -4,28 +4,18 @@
 it after every run.
 """
 
-from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from orderstate.actions import failed_orders
+from orderstate.checks import ledger
+from orderstate.checks.problem import Problem
 from orderstate.models import FailedOrder, Order, Trade
 from orderstate.states import ACTIVE, Status
 
 DEFAULT_MAX_ACTIVE_DAYS = 5
-
-
-@dataclass
-class Problem:
-    code: str
-    message: str
-    ids: dict = field(default_factory=dict)  # {"order": [broker ids], "trade": [pks], ...}
-    account: str = ""
-
-    def as_dict(self):
-        return asdict(self)
 
 
 def find_problems(max_active_days=DEFAULT_MAX_ACTIVE_DAYS, now=None):
@@ -39,6 +29,9 @@ def find_problems(max_active_days=DEFAULT_MAX_ACTIVE_DAYS, now=None):
         _sells_without_position,
         _filled_above_quantity,
         _expired_failed_orders,
+        ledger.oversold,
+        ledger.sell_coverage,
+        ledger.ledger_disagrees,
     ):
         problems.extend(check(now))
     problems.extend(_stale_active_orders(now, max_active_days))
@@ -71,9 +64,11 @@ def _sells_executed_with_trade_open(now):
         return []
     # A sell before the oldest open trade was entered cannot belong to any of them.
     earliest = min(entry_time for _, entry_time, _ in open_trades.values())
+    # Sells in the ledger moved their trade as they filled; the others are history that
+    # never did (an import, a database from before the ledger).
     executed_sells = (
         Order.objects.sells()
-        .filter(status=Status.EXECUTED)
+        .filter(status=Status.EXECUTED, lots__isnull=True)
         .filter(Q(closed_at__gte=earliest) | Q(closed_at__isnull=True, placed_at__gte=earliest))
         .order_by("closed_at", "id")
         .values_list("pk", "account", "base_symbol", "broker_order_id", "closed_at", "placed_at")
@@ -112,7 +107,7 @@ def _unprotected_positions(now):
             account,
         )
         for pk, account, symbol, quantity, closed in trades
-        if (account, symbol) not in protected
+        if (account, symbol) not in protected and quantity > closed
     ]
 
 
@@ -160,7 +155,7 @@ def _sells_without_position(now):
     open_trades = _open_trade_keys()
     sells = (
         Order.objects.active()
-        .sells()
+        .tracked_sells()
         .order_by("placed_at")
         .values_list("account", "base_symbol", "broker_order_id")
     )

@@ -3,7 +3,7 @@
 Anything that would need a guess is returned unrepaired, for a person.
 """
 
-from orderstate.actions import failed_orders, repairs
+from orderstate.actions import failed_orders, ledger_rebuild, repairs
 from orderstate.actions.base import Context
 from orderstate.checks.problems import DEFAULT_MAX_ACTIVE_DAYS, find_problems
 from orderstate.errors import OrderStateError
@@ -52,6 +52,10 @@ def _repair(ctx, problem, now, expired_accounts):
             problem.message += " (no execution price recorded: close it by hand)"
             return False
         repairs.close_trade_from_sell(ctx, problem.ids["trade"][0], order.broker_order_id)
+        return True
+    if problem.code == "ledger_trade_mismatch":
+        # The recorded fills decide: the ledger and its trades are derived from them again.
+        ledger_rebuild.rebuild_ledger(ctx, problem.account, problem.ids["symbol"][0])
         return True
     if problem.code == "trade_closed_without_sell":
         trade = Trade.objects.get(pk=problem.ids["trade"][0])

@@ -22,6 +22,7 @@ from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
 from orderstate.validation import (
     default_order_type,
     parse_metadata,
+    parse_moment,
     parse_price,
     parse_quantity,
     parse_symbol,
@@ -137,14 +138,17 @@ class OrderStateClient:
             body["quantity"] = parse_quantity(execution_qty, "execution_qty")
         return self._order_action(order_id, "execute/", body, idempotent=True)
 
-    def record_fill(self, order_id, qty, price, fill_id=None):
-        """Add a fill; without a `fill_id` a repeat would count twice, so it is not retried."""
+    def record_fill(self, order_id, qty, price, fill_id=None, at=None):
+        """Add a fill that executed at `at` (an aware datetime; default: now); without a
+        `fill_id` a repeat would count twice, so it is not retried."""
         body = {
             "quantity": parse_quantity(qty),
             "price": str(parse_price(price, "price", places=4)),
         }
         if fill_id not in (None, ""):
             body["fill_id"] = str(fill_id)
+        if at is not None:
+            body["at"] = parse_moment(at).isoformat()
         return self._order_action(order_id, "fills/", body, idempotent="fill_id" in body)
 
     # Price and tracking ----------------------------------------------------------

@@ -9,6 +9,7 @@ with the bought ones they closed; P&L is the sum of those pairs, exact.
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from orderstate.models.common import AVERAGE, DEFAULT_ACCOUNT
 from orderstate.models.orders import Order, Side
@@ -50,6 +51,7 @@ class Lot(models.Model):
     quantity = models.PositiveIntegerField()
     price = models.DecimalField(**AVERAGE)
     at = models.DateTimeField(help_text="When the fill executed (as well as it is known)")
+    recorded_at = models.DateTimeField(default=timezone.now, help_text="When it was recorded")
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="lots"
     )
