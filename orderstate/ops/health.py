@@ -1,4 +1,5 @@
-"""Liveness (`/healthz`): the database answers, and how old the last good sync is.
+"""Liveness (`/healthz`): the database answers, how old the last good sync is, and what is
+degraded (a position still oversold after a sync).
 
 A plain Django view: it must answer when DRF's authentication, throttling or
 the database would get in the way.
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from orderstate.checks import alerts
 from orderstate.models import SyncOutcome, SyncRun
 
 
@@ -60,11 +62,16 @@ def healthz(request):
     except DatabaseError:
         return database_unreachable()
     stale = age is None or age > settings.ORDERSTATE_SYNC_STALE_SECONDS
+    oversold = alerts.oversold_after_sync()
     return JsonResponse(
         {
-            "status": "ok",
+            "status": "degraded" if oversold else "ok",
             "database": "ok",
             "last_sync_age_seconds": None if age is None else round(age, 3),
             "sync_stale": stale,
+            "oversold": {
+                "count": len(oversold),
+                "symbols": [f"{row.symbol} ({row.account})" for row in oversold],
+            },
         }
     )

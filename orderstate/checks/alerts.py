@@ -1,0 +1,39 @@
+"""What the dashboard and `/healthz` show red: problems that a sync has not settled.
+
+An oversold symbol (a sell recorded before the buy that covers it) is normal for
+the moment it takes the next sync to bring the buy; one still oversold after a
+sync finished is a wrong position someone must look at.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Min, Sum
+
+from orderstate.models import Lot, Side, SyncOutcome, SyncRun
+
+
+@dataclass(frozen=True)
+class Oversold:
+    account: str
+    symbol: str
+    quantity: int
+    since: object  # when the oldest unmatched sell was recorded
+
+
+def oversold_after_sync():
+    """Symbols oversold since before the last sync that finished ok, oldest first."""
+    last_ok = (
+        SyncRun.objects.filter(outcome=SyncOutcome.OK, dry_run=False)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    if last_ok is None:
+        return []
+    rows = (
+        Lot.objects.filter(side=Side.SELL, open_quantity__gt=0, recorded_at__lt=last_ok)
+        .values("account", "symbol")
+        .annotate(quantity=Sum("open_quantity"), since=Min("recorded_at"))
+        .order_by("since")
+    )
+    return [Oversold(**row) for row in rows]
