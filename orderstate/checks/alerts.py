@@ -1,5 +1,9 @@
 """What the dashboard and `/healthz` show red: problems that a sync has not settled.
 
+`degraded()` gathers every area's alert (add an area's function to SOURCES):
+each answers a name and a dict with at least `count`; any count above zero
+makes `/healthz` say "degraded".
+
 An oversold symbol (a sell recorded before the buy that covers it) is normal for
 the moment it takes the next sync to bring the buy; one still oversold after a
 sync finished is a wrong position someone must look at.
@@ -37,3 +41,20 @@ def oversold_after_sync():
         .order_by("since")
     )
     return [Oversold(**row) for row in rows]
+
+
+def oversold_alert():
+    rows = oversold_after_sync()
+    return "oversold", {
+        "count": len(rows),
+        "symbols": [f"{row.symbol} ({row.account})" for row in rows],
+    }
+
+
+SOURCES = [oversold_alert]
+
+
+def degraded():
+    """{name: details} of every alert source, and whether any of them is raised."""
+    alerts = dict(source() for source in SOURCES)
+    return alerts, any(details["count"] for details in alerts.values())

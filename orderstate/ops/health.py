@@ -62,16 +62,13 @@ def healthz(request):
     except DatabaseError:
         return database_unreachable()
     stale = age is None or age > settings.ORDERSTATE_SYNC_STALE_SECONDS
-    oversold = alerts.oversold_after_sync()
+    raised, is_degraded = alerts.degraded()
     return JsonResponse(
         {
-            "status": "degraded" if oversold else "ok",
+            "status": "degraded" if is_degraded else "ok",
             "database": "ok",
             "last_sync_age_seconds": None if age is None else round(age, 3),
             "sync_stale": stale,
-            "oversold": {
-                "count": len(oversold),
-                "symbols": [f"{row.symbol} ({row.account})" for row in oversold],
-            },
+            **raised,
         }
     )

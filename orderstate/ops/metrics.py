@@ -6,6 +6,7 @@ A plain Django view, like `/healthz`, so it answers whatever DRF would do.
 import math
 import threading
 from collections import Counter
+from dataclasses import dataclass
 
 from django.db import DatabaseError
 from django.db.models import Count
@@ -81,37 +82,38 @@ def metrics(request):
     return HttpResponse(body, content_type=PROMETHEUS_CONTENT_TYPE)
 
 
-def render_metrics(now=None):
-    now = now or timezone.now()
-    lines = []
+@dataclass(frozen=True)
+class Family:
+    """One metric: name, kind (gauge or counter), help text, and (labels, value) samples."""
 
-    def family(name, kind, help_text, samples):
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            label_text = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
-            lines.append(
-                f"{name}{{{label_text}}} {_number(value)}" if labels else f"{name} {_number(value)}"
-            )
+    name: str
+    kind: str
+    help: str
+    samples: list
 
+
+def order_families(now):
     by_status = dict(Order.objects.values_list("status").annotate(n=Count("id")).order_by())
-    family(
+    yield Family(
         "orderstate_orders",
         "gauge",
         "Orders by status.",
         [((("status", status),), by_status.get(status, 0)) for status in Status.values],
     )
-    family(
+    yield Family(
         "orderstate_open_trades", "gauge", "Open positions.", [((), Trade.objects.open().count())]
     )
-    family(
+    yield Family(
         "orderstate_failed_orders_waiting",
         "gauge",
         "Failed buys waiting to be retried.",
         [((), FailedOrder.objects.waiting().count())],
     )
+
+
+def sync_families(now):
     age = last_successful_sync_age(now)
-    family(
+    yield Family(
         "orderstate_last_successful_sync_age_seconds",
         "gauge",
         "Seconds since the last sync that finished ok (NaN: none yet).",
@@ -120,7 +122,7 @@ def render_metrics(now=None):
     last = (
         SyncRun.objects.exclude(outcome=SyncOutcome.RUNNING).order_by("-started_at", "-id").first()
     )
-    family(
+    yield Family(
         "orderstate_last_sync_outcome",
         "gauge",
         "1 for the outcome of the last finished sync, 0 for the others.",
@@ -129,7 +131,10 @@ def render_metrics(now=None):
             for outcome in (SyncOutcome.OK, SyncOutcome.FAILED, SyncOutcome.SKIPPED)
         ],
     )
-    family(
+
+
+def request_families(now):
+    yield Family(
         "orderstate_http_requests_total",
         "counter",
         "HTTP responses by method and status, counted by this process since it started.",
@@ -138,6 +143,23 @@ def render_metrics(now=None):
             for (method, status), count in sorted(REQUESTS.snapshot().items())
         ],
     )
+
+
+# Each source yields the Families of one area; add an area's source here.
+SOURCES = [order_families, sync_families, request_families]
+
+
+def render_metrics(now=None):
+    now = now or timezone.now()
+    lines = []
+    for source in SOURCES:
+        for family in source(now):
+            lines.append(f"# HELP {family.name} {family.help}")
+            lines.append(f"# TYPE {family.name} {family.kind}")
+            for labels, value in family.samples:
+                label_text = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
+                sample = f"{{{label_text}}}" if labels else ""
+                lines.append(f"{family.name}{sample} {_number(value)}")
     return "\n".join(lines) + "\n"
 
 
