@@ -119,8 +119,11 @@ class Book:
         remaining, pnl, netted = lot.quantity, 0, 0
         while remaining and self.position.net_quantity < 0:
             sell = self.open[Side.SELL].first()
+            if sell is None:
+                break  # the position row says oversold, no lot does: check_state reports it
             quantity = min(remaining, sell.open_quantity)
             trade = self.trade or self._open_trade(lot)
+            trade.exit_order = sell.order
             if sell.trade is None:
                 sell.trade = trade
                 self._touch_lot(sell)
@@ -165,6 +168,8 @@ class Book:
         trade = self.trade
         while remaining and self.position.net_quantity > 0:
             buy = self.open[Side.BUY].first()
+            if buy is None:
+                break  # the position row says held, no lot does: check_state reports it
             quantity = min(remaining, buy.open_quantity)
             self._match(self.open[Side.BUY].consume(quantity), lot, quantity, trade)
             pnl += (lot.price - buy.price) * quantity
