@@ -10,6 +10,7 @@ them all.
 from collections import deque
 from dataclasses import dataclass
 
+from django.db import connection
 from django.utils import timezone
 
 from orderstate.models import EventKind, Lot, LotMatch, Side, Trade, TradeStatus
@@ -75,7 +76,7 @@ class _OpenLots:
             )
             self.loaded += len(rows)
             self.exhausted = len(rows) < CHUNK
-            self.queue.extend(rows)
+            self.queue.extend(remember(row) for row in rows)
         return self.queue[0] if self.queue else None
 
     def consume(self, quantity):
@@ -293,10 +294,39 @@ class Book:
             lot.save()
         for lot in existing:
             lot.trade_id = lot.trade.pk if lot.trade is not None else None
-        Lot.objects.bulk_update(
-            existing, ["quantity", "open_quantity", "outside_quantity", "position_after", "trade"]
-        )
+        _write_lots(lot for lot in existing if written_state(lot) != getattr(lot, "loaded", None))
         LotMatch.objects.bulk_create(
             LotMatch(buy=buy, sell=sell, quantity=quantity) for buy, sell, quantity in self.matches
         )
         self.position.save(update_fields=["net_quantity", "last_at", "open_trade"])
+
+
+LOT_COLUMNS = ("quantity", "open_quantity", "outside_quantity", "position_after", "trade_id")
+
+
+def written_state(lot):
+    """The columns a book changes on a lot, as the database should hold them."""
+    return tuple(getattr(lot, name) for name in LOT_COLUMNS)
+
+
+def remember(lot):
+    """Note a lot's columns as read, so saving skips the lots nothing changed."""
+    lot.loaded = written_state(lot)
+    return lot
+
+
+def _write_lots(lots):
+    """One UPDATE per changed lot, sent together (executemany).
+
+    Not `bulk_update`: its one statement of CASE WHEN branches per column grows
+    quadratically on PostgreSQL (and wakes the JIT compiler), so replaying
+    10,000 lots took minutes instead of seconds.
+    """
+    rows = [(*written_state(lot), lot.pk) for lot in lots]
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(name)} = %s" for name in LOT_COLUMNS)
+    sql = f"UPDATE {quote(Lot._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)

@@ -17,7 +17,7 @@ reduces lots bought before it; the rest was held outside orderstate.
 
 from django.db.models import Q
 
-from orderstate.actions.book import Book, PositionChange
+from orderstate.actions.book import Book, PositionChange, remember
 from orderstate.models import Lot, LotMatch, Position
 
 __all__ = ["PositionChange", "Positions", "held", "lock_position", "post", "post_fill"]
@@ -123,7 +123,8 @@ def replay(position, late_lot):
     since = Lot.objects.filter(account=position.account, symbol=position.symbol)
     if flat is not None:
         since = since.filter(Q(at__gt=flat.at) | Q(at=flat.at, id__gt=flat.id))
-    lots = list(since.select_related("order", "trade").order_by("at", "id"))
+    # Remembered as read, before parts fold back into their first lot.
+    lots = [remember(lot) for lot in since.select_related("order", "trade").order_by("at", "id")]
     lots, merged = _merge_parts(lots)
     LotMatch.objects.filter(Q(buy__in=lots) | Q(sell__in=lots)).delete()
     if merged:
