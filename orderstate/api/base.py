@@ -6,6 +6,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 
 from orderstate.api.parsers import ApiJSONParser
+from orderstate.api.permissions import request_accounts
+from orderstate.auth.rules import may_see
 from orderstate.manager import OrderStateManager
 from orderstate.models import DEFAULT_ACCOUNT, EventSource
 
@@ -38,11 +40,17 @@ class ApiMixin:
         return OrderStateManager(source=EventSource.API, actor=self.request.user, account=account)
 
     def write_account(self, requested=None):
-        """The account a write lands in: the token's own, else the one asked for."""
-        scoped = getattr(self.request.auth, "account", None)
-        if scoped and requested and requested != scoped:
-            raise PermissionDenied(f"This token may only change account {scoped!r}.")
-        return scoped or requested or DEFAULT_ACCOUNT
+        """The account a write lands in: the token's own, else the one asked for, else the
+        user's only granted account, else the default; 403 outside what the request may see."""
+        accounts = request_accounts(self.request)
+        only = next(iter(accounts)) if accounts is not None and len(accounts) == 1 else None
+        account = requested or only or DEFAULT_ACCOUNT
+        if not may_see(accounts, account):
+            scoped = getattr(self.request.auth, "account", None)
+            if scoped:
+                raise PermissionDenied(f"This token may only change account {scoped!r}.")
+            raise PermissionDenied(f"This user may not use account {account[:64]!r}.")
+        return account
 
     def paginated(self, queryset, serializer_class):
         page = self.paginate_queryset(queryset)

@@ -1,4 +1,4 @@
-"""API tokens for the bot (hashed, expiring, revocable, scoped), and failed log-ins.
+"""API tokens for the bot (hashed, expiring, revocable, scoped), and users' account grants.
 
 A raw key is `<prefix>.<secret>`. The prefix (not secret) finds the row with one
 indexed lookup; the hash of the whole key is compared in constant time. The raw
@@ -152,6 +152,33 @@ class ApiToken(models.Model):
             models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lte=stale)
         ).update(last_used_at=now)
         self.last_used_at = now
+
+
+class AccountGrant(models.Model):
+    """One account a user may see and act on, on the dashboard and the API alike.
+
+    A user without grants sees every account; a user with grants only those
+    (as an API token scoped to one account). Superusers are never narrowed.
+    Granted and withdrawn in the admin, which logs who changed whose access.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_grants"
+    )
+    account = models.CharField(max_length=64)
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["user", "account"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="account_grant_once"),
+            models.CheckConstraint(
+                condition=~models.Q(account=""), name="account_grant_account_not_blank"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} may see account {self.account}"
 
 
 class LoginFailure(models.Model):

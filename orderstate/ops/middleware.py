@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 
-from orderstate.ops.metrics import REQUESTS
+from orderstate.ops.prometheus import count_request
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class RequestCountMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        REQUESTS.add(request.method, response.status_code)
+        count_request(request.method, response.status_code)
         return response
 
 

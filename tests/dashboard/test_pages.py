@@ -42,9 +42,16 @@ def test_login_page_has_labelled_fields_and_logs_in(client, viewer):
     assert response["Location"] == "/orders/"
 
 
-@pytest.mark.parametrize("url", PAGES)
-def test_every_page_renders_for_a_logged_in_user_without_permissions(tcs_sell_order, url):
+@pytest.mark.parametrize("url", [*PAGES, "/orders/S-100/"])
+def test_every_page_is_403_for_a_logged_in_user_without_view_order(tcs_sell_order, url):
     response = logged_in_client(UserFactory()).get(url)
+    assert response.status_code == 403
+    assert "S-100" not in text(response)
+
+
+@pytest.mark.parametrize("url", [*PAGES, "/orders/S-100/"])
+def test_every_page_renders_for_a_viewer(viewer_client, tcs_sell_order, url):
+    response = viewer_client.get(url)
     assert response.status_code == 200
     assert "htmx.min.js" in text(response)
 
