@@ -4,7 +4,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
-from orderstate.models.common import DEFAULT_ACCOUNT
+from orderstate.models.common import DEFAULT_ACCOUNT, ReadableJSONField
 
 
 class SyncOutcome(models.TextChoices):
@@ -24,7 +24,7 @@ class SyncRun(models.Model):
         max_length=8, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING
     )
     dry_run = models.BooleanField(default=False)
-    stats = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    stats = ReadableJSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     error = models.TextField(blank=True)
 
     class Meta:

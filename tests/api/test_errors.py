@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from orderstate.errors import ValidationError
 from orderstate.models import Order, OrderEvent
 from tests.api.bodies import SELL, register
 
@@ -145,7 +146,7 @@ def test_over_long_strings_are_400(trader_api):
 def test_nul_in_metadata_is_400(trader_api):
     body = assert_error_body(register(trader_api, metadata={"note": "a\x00b"}), 400)
 
-    assert "metadata" in body["fields"]
+    assert "metadata.note" in body["fields"]
 
 
 def test_huge_metadata_is_400(trader_api):
@@ -303,3 +304,23 @@ def test_unsupported_accept_is_406_json(trader_api, accept):
     response = trader_api.get(ORDERS, HTTP_ACCEPT=accept)
 
     assert assert_error_body(response, 406)["code"] == "not_acceptable"
+
+
+@pytest.mark.parametrize("order_id", [".", "..", "a/b", "a\\b", " .. "])
+def test_ids_a_url_path_cannot_carry_are_400(trader_api, order_id):
+    body = assert_error_body(register(trader_api, broker_order_id=order_id), 400)
+
+    assert "broker_order_id" in body["fields"]
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("order_id", ["...", "1.2", "A-1.b"])
+def test_ids_with_dots_inside_still_register_and_read_back(trader_api, order_id):
+    assert register(trader_api, broker_order_id=order_id).status_code == 201
+
+    assert trader_api.get(f"/api/v1/orders/{order_id}/").json()["broker_order_id"] == order_id
+
+
+def test_the_manager_refuses_dot_ids_too(manager):
+    with pytest.raises(ValidationError):
+        manager.register_sell_order("TCS-EQ", "..", "10.00", 1)
