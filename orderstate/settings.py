@@ -1,5 +1,6 @@
 """Settings for orderstate, read from the environment (see README, "Settings")."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -239,15 +240,37 @@ CONTENT_SECURITY_POLICY_BY_PATH = {
     ),
 }
 # Values of environment variables named like secrets are masked in every log line.
-LOGGING["filters"] = {"mask_secrets": {"()": "orderstate.ops.log_redaction.MaskSecretsFilter"}}
+LOGGING["filters"] = {
+    "mask_secrets": {"()": "orderstate.ops.log_redaction.MaskSecretsFilter"},
+    "client_error_as_warning": {"()": "orderstate.ops.log_levels.ClientErrorAsWarning"},
+}
 LOGGING["handlers"]["console"]["filters"] = ["mask_secrets"]
+# A body too large is the client's mistake: one warning line, no traceback.
+LOGGING["loggers"]["django.security.RequestDataTooBig"] = {"filters": ["client_error_as_warning"]}
 
-# Dashboard log-in lockout (orderstate/login_guard.py), kept in the database so it
-# holds across workers and hosts.
-LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
-LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20)
-LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
-LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+# Log-in lockout (django-axes, orderstate/auth/lockout.py), counted in the database so
+# it holds across workers and hosts: a (username, address) pair after LOGIN_MAX_FAILURES
+# failures, an address after LOGIN_MAX_FAILURES_PER_IP for any usernames; failures count
+# for LOGIN_LOCKOUT_SECONDS, and a lock ends that long after the last one.
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 # Behind a proxy, the header holding the client address (e.g. X-Forwarded-For); the
-# right-most entry, the one the proxy appended, is used.
+# right-most entry, the one the proxy appended, is used. Set it only behind a proxy
+# that appends to it: otherwise every client names its own address.
 LOGIN_CLIENT_IP_HEADER = env_str("LOGIN_CLIENT_IP_HEADER", "")
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "orderstate.auth.lockout.PairOrFloodHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "orderstate.auth.lockout.username"
+AXES_CLIENT_IP_CALLABLE = "orderstate.auth.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "orderstate.auth.lockout.lockout_response"

@@ -1,7 +1,7 @@
 """What every API view shares: JSON only, pagination, the manager, account and version rules."""
 
 from rest_framework import status
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 
@@ -19,9 +19,32 @@ class AmbiguousOrder(APIException):
 
 
 class ApiPagination(PageNumberPagination):
+    """Pages of 50 (`page_size` up to 500). A `page` or `page_size` that is not a whole
+    number from 1 is a 400 naming it, not a silent first page or default size; a page
+    past the last is a 404."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        size = _positive_int(request, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        if request.query_params.get(self.page_query_param) in self.last_page_strings:
+            return paginator.num_pages
+        return _positive_int(request, self.page_query_param) or 1
+
+
+def _positive_int(request, name):
+    """The query parameter `name` as a whole number from 1, or None when absent."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or int(raw) < 1:
+        raise ValidationError({name: ["must be a whole number from 1"]})
+    return int(raw)
 
 
 class ApiMixin:

@@ -179,19 +179,3 @@ class AccountGrant(models.Model):
 
     def __str__(self):
         return f"{self.user} may see account {self.account}"
-
-
-class LoginFailure(models.Model):
-    """One failed log-in, keyed by username or client address (orderstate/auth/login_guard.py).
-
-    In the database, not process memory, so a lockout holds across workers and hosts.
-    """
-
-    key = models.CharField(max_length=200)
-    failed_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["key", "failed_at"], name="login_failure_key_at")]
-
-    def __str__(self):
-        return f"{self.key} failed at {self.failed_at:%Y-%m-%d %H:%M:%S}"

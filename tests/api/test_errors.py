@@ -207,16 +207,15 @@ def test_wrong_method_is_405(trader_api, order, method, path):
     assert assert_error_body(response, 405)["code"] == "method_not_allowed"
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        {"page": "0"},
-        {"page": "abc"},
-        {"page": "99999999999999999999999"},
-    ],
-)
-def test_bad_page_is_404_json(trader_api, query):
-    assert_error_body(trader_api.get(ORDERS, query), 404)
+@pytest.mark.parametrize("page", ["0", "abc", "99999999999999999999999", "-1"])
+def test_a_page_that_is_not_a_whole_number_from_1_is_400_json(trader_api, page):
+    body = assert_error_body(trader_api.get(ORDERS, {"page": page}), 400)
+
+    assert "page" in body["fields"]
+
+
+def test_a_page_past_the_last_is_404_json(trader_api):
+    assert_error_body(trader_api.get(ORDERS, {"page": "2"}), 404)
 
 
 @pytest.mark.parametrize(
@@ -293,10 +292,11 @@ def test_metadata_nested_too_deeply_is_400(trader_api):
     assert "metadata" in body["fields"]
 
 
-def test_body_beyond_the_upload_limit_is_400_json(trader_api):
+def test_body_beyond_the_upload_limit_is_413_json(trader_api):
     raw = json.dumps({**SELL, "metadata": {"blob": "x" * 3_000_000}})
 
-    assert assert_error_body(post_raw(trader_api, ORDERS, raw), 400)["code"] == "bad_request"
+    body = assert_error_body(post_raw(trader_api, ORDERS, raw), 413)
+    assert body["code"] == "request_too_large"
 
 
 @pytest.mark.parametrize("accept", ["application/xml", "text/html"])
