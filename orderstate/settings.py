@@ -22,9 +22,27 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", default=False)
 
 _DEV_SECRET = "insecure-dev-only-key-do-not-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET if DEBUG else None)
+# A local install (`make run`, `make serve`) generates a random key here once
+# (git-ignored), so every later `manage.py` command in the checkout finds it without
+# DEBUG. Production sets SECRET_KEY or SECRET_KEY_FILE and never has this file.
+LOCAL_SECRET_KEY_FILE = Path(
+    env_str("ORDERSTATE_LOCAL_SECRET_FILE") or BASE_DIR / "var" / "secret_key"
+)
+
+
+def _local_secret_key():
+    try:
+        return LOCAL_SECRET_KEY_FILE.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+SECRET_KEY = env_str("SECRET_KEY") or _local_secret_key() or (_DEV_SECRET if DEBUG else None)
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off (or set SECRET_KEY_FILE).")
+    raise ImproperlyConfigured(
+        "SECRET_KEY is required when DEBUG is off (or set SECRET_KEY_FILE; `make run` "
+        f"writes a local one to {LOCAL_SECRET_KEY_FILE})."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

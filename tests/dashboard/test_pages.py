@@ -94,11 +94,32 @@ def test_overview_without_any_sync_is_stale(viewer_client):
     assert "No sync has run yet." in body
 
 
-def test_overview_shows_a_recent_ok_sync_with_its_stats(viewer_client):
-    SyncRunFactory(stats={"checked": 12, "executed": 2})
+def test_overview_shows_a_recent_ok_sync_with_its_stats_in_words(viewer_client):
+    SyncRunFactory(stats={"checked": 12, "executed": 2, "partially_filled": 1, "missing": 0})
     body = text(viewer_client.get("/"))
     assert 'class="card sync fresh"' in body
-    assert "<dt>checked</dt><dd>12</dd>" in body
+    assert "12 broker orders compared:" in body
+    assert "<strong>2</strong> executed" in body
+    assert "<strong>1</strong> partly filled" in body
+    assert "partially_filled" not in body
+    assert "missing" not in body
+
+
+def test_overview_hides_a_sync_without_changes_behind_nothing_changed(viewer_client):
+    SyncRunFactory(
+        stats={"checked": 3, "executed": 0, "state_problems": 0, "state_problem_codes": {}}
+    )
+    body = text(viewer_client.get("/"))
+    assert "3 broker orders compared: nothing changed." in body
+    assert "state_problem_codes" not in body
+    assert "<strong>0</strong>" not in body
+
+
+def test_overview_names_problems_found_after_the_sync(viewer_client):
+    codes = {"oversold": 1, "unprotected_position": 2}
+    SyncRunFactory(stats={"checked": 1, "state_problems": 3, "state_problem_codes": codes})
+    body = text(viewer_client.get("/"))
+    assert "Problems found after the sync: 1 oversold, 2 unprotected position." in body
 
 
 def test_overview_shows_an_old_sync_as_stale_with_the_reason(viewer_client, settings):

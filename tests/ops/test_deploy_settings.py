@@ -52,9 +52,37 @@ def test_check_deploy_warns_when_https_is_not_declared(tmp_path):
 
 
 def test_startup_fails_clearly_without_secret_key_when_debug_is_off(tmp_path):
-    result = manage(production_env(tmp_path, SECRET_KEY=None), "check")
+    env = production_env(
+        tmp_path, SECRET_KEY=None, ORDERSTATE_LOCAL_SECRET_FILE=str(tmp_path / "none")
+    )
+    result = manage(env, "check")
     assert result.returncode != 0
     assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_a_local_install_finds_its_generated_key_without_debug(tmp_path):
+    """`make run` writes var/secret_key; `manage.py check_state` and friends then work as
+    the README prints them, with DEBUG off and no SECRET_KEY in the environment."""
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(PRODUCTION_SECRET + "\n")
+    env = production_env(tmp_path, SECRET_KEY=None, ORDERSTATE_LOCAL_SECRET_FILE=str(key_file))
+
+    result = manage(
+        env, "shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == PRODUCTION_SECRET
+
+
+def test_make_run_and_serve_write_the_local_key():
+    plan = subprocess.run(
+        ["make", "-n", "-B", "var/secret_key"], cwd=ROOT, capture_output=True, text=True
+    )
+    makefile = (ROOT / "Makefile").read_text()
+    assert "secrets.token_urlsafe" in plan.stdout
+    assert "run: install var/secret_key" in makefile
+    assert "serve: install var/secret_key" in makefile
 
 
 def test_startup_refuses_a_sync_batch_size_below_one(tmp_path):
