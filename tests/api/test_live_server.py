@@ -65,8 +65,10 @@ def live_server_url(tmp_path):
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-        + ["--bind", f"fd://{listener.fileno()}", "--access-logfile", "/dev/null"],
+        [
+            *(sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"),
+            *("--bind", f"fd://{listener.fileno()}", "--access-logfile", "/dev/null"),
+        ],
         env=env,
         cwd=ROOT,
         pass_fds=[listener.fileno()],
@@ -131,7 +133,7 @@ def test_fuzz_of_the_live_server_never_answers_5xx(live_server_url, staff_token)
                 base_url=live_server_url, headers={"Authorization": f"Token {staff_token}"}
             )
             if response.status_code >= 500:
-                failures.append((method, path, case.body, response.status_code))
+                failures.append((case.method, case.path, case.body, response.status_code))
 
         call()
 
