@@ -1,5 +1,8 @@
 """Failed buys, trades and sync runs: paginated lists with a few filters each."""
 
+from django.db.models import BigIntegerField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from dashboard.paging import paginate
@@ -48,7 +51,8 @@ def failed_list(request):
     if accounts is not None:
         # Failed-buy events name their entry, not an order.
         visible = within(FailedOrder.objects.all(), accounts).values("pk")
-        events = events.filter(data__failed_order_id__in=visible)
+        entry = Cast(KeyTextTransform("failed_order_id", "data"), BigIntegerField())
+        events = events.annotate(entry=entry).filter(entry__in=visible)
     events = events.select_related("actor").order_by("-at", "-id")[:10]
     context = {
         "page": page,

@@ -11,6 +11,7 @@ after the last failure. This module holds what axes leaves to the project: the
 two limits, the address behind a proxy, and the page a locked attempt gets.
 """
 
+import ipaddress
 import math
 from datetime import timedelta
 
@@ -50,14 +51,23 @@ def username(request, credentials):
 def client_address(request):
     """The client's address: REMOTE_ADDR, or behind a proxy the right-most entry of
     LOGIN_CLIENT_IP_HEADER, the one the proxy itself appended (entries to its left
-    come from the client and can be forged)."""
+    come from the client and can be forged). None when neither is an IP address."""
     header = settings.LOGIN_CLIENT_IP_HEADER
     if header:
         forwarded = request.META.get("HTTP_" + header.upper().replace("-", "_"), "")
         entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
-        if entries:
-            return entries[-1][:45]
-    return request.META.get("REMOTE_ADDR") or "unknown"
+        if entries and _is_address(entries[-1]):
+            return entries[-1]
+    address = request.META.get("REMOTE_ADDR")
+    return address if address and _is_address(address) else None
+
+
+def _is_address(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def lockout_message(minutes):
