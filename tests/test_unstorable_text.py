@@ -8,7 +8,9 @@ import json
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from rest_framework.exceptions import ValidationError as ApiValidationError
 
+from orderstate.api.parsers import ApiJSONParser
 from orderstate.brokers.base import BadBrokerRow
 from orderstate.brokers.kotak_report import parse_order
 from orderstate.errors import ValidationError
@@ -159,3 +161,26 @@ def test_a_stored_lone_surrogate_does_not_break_export_legacy(
 
     exported = (tmp_path / "pending_orders.json").read_text(encoding="utf-8")
     assert "bad \ufffd" in json.loads(exported)["orders"][0]["note"] or "\ufffd" in exported
+
+
+def test_a_surrogate_smuggled_through_the_body_charset_is_400(trader_api):
+    body = registration('{"note": "x"}').replace('"x"', '"\\ud800"')
+
+    response = trader_api.generic(
+        "POST",
+        ORDERS,
+        body.encode(),
+        content_type="application/json; charset=unicode_escape",
+    )
+
+    assert response.status_code == 400
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding"),
+    [(b'{"a": "\\ud800"}', "utf-8"), (b'{"a": "\\ud800"}', "unicode_escape")],
+)
+def test_the_api_parser_refuses_a_surrogate_however_the_body_spells_it(raw, encoding):
+    with pytest.raises(ApiValidationError):
+        ApiJSONParser().parse(io.BytesIO(raw), parser_context={"encoding": encoding})

@@ -172,9 +172,7 @@ def test_without_a_configured_header_a_forwarded_address_is_ignored(client, trad
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {HOME}
 
 
-def test_a_forwarded_entry_that_is_not_an_address_falls_back_to_the_peer(
-    client, trader, settings
-):
+def test_a_forwarded_entry_that_is_not_an_address_falls_back_to_the_peer(client, trader, settings):
     settings.LOGIN_CLIENT_IP_HEADER = "X-Forwarded-For"
     attempt(client, "trader", "wrong", HTTP_X_FORWARDED_FOR="1.2.3.4, not-an-address")
 
