@@ -10,13 +10,13 @@ gunicorn worker answers, it reports every worker's requests.
 import os
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest, multiprocess
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, UnknownMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-KINDS = {"gauge": GaugeMetricFamily, "counter": CounterMetricFamily}
+KINDS = {"gauge": GaugeMetricFamily, "counter": CounterMetricFamily}  # others: untyped
 
 # Not in prometheus-client's global registry: each scrape builds its own (see `exposition`).
 REQUESTS = Counter(
@@ -43,7 +43,8 @@ class FamiliesCollector(Collector):
     def collect(self):
         for family in self.families():
             names = [key for key, _value in family.samples[0][0]] if family.samples else []
-            metric = KINDS[family.kind](family.name, family.help, labels=names)
+            kind = KINDS.get(family.kind, UnknownMetricFamily)
+            metric = kind(family.name, family.help, labels=names)
             for labels, value in family.samples:
                 metric.add_metric([str(label) for _key, label in labels], value)
             yield metric

@@ -133,3 +133,20 @@ def test_an_unscoped_token_sees_every_account(client, trader, tcs_sell_order):
     )
 
     assert samples[("orderstate_orders", 'status="PENDING"')] == 2
+
+
+def test_every_sources_families_are_exposed_with_their_kind(client, staff_user, monkeypatch):
+    def feed_families(now):
+        yield metrics.Family(
+            "orderstate_feed_frames_total", "counter", "Frames read.", [((("kind", "order"),), 3)]
+        )
+        yield metrics.Family("orderstate_feed_connected", "gauge", "1 while connected.", [((), 1)])
+
+    monkeypatch.setattr(metrics, "SOURCES", [*metrics.SOURCES, feed_families])
+    client.force_login(staff_user)
+    text = client.get("/metrics").content.decode()
+    samples = parse_exposition(text)
+
+    assert "# TYPE orderstate_feed_frames_total counter" in text
+    assert samples[("orderstate_feed_frames_total", 'kind="order"')] == 3
+    assert samples[("orderstate_feed_connected", "")] == 1
