@@ -26,7 +26,14 @@ $(VENV)/.installed-dev: $(BIN)/activate pyproject.toml
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-run: install
+# A random key for this checkout only (git-ignored), made once: manage.py finds it
+# when neither SECRET_KEY nor SECRET_KEY_FILE is set, so later commands (createsuperuser,
+# shell, check_state) work without DEBUG. Production sets SECRET_KEY or SECRET_KEY_FILE.
+var/secret_key:
+	@mkdir -p var
+	@umask 077 && $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+run: install var/secret_key
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py demo_data
 	DEBUG=true $(PY) manage.py demo_login --host $(HOST) --port $(PORT)
@@ -38,15 +45,10 @@ run: install
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production mode on this machine: DEBUG off, static files from whitenoise, gunicorn.
-# SECRET_KEY comes from the environment, or else from var/secret_key, generated once
-# (git-ignored; for local use only - production sets SECRET_KEY or SECRET_KEY_FILE).
+# SECRET_KEY comes from the environment, or else from var/secret_key (see above).
 .PHONY: serve
-serve: install
-	@mkdir -p var
-	@[ -n "$$SECRET_KEY$$SECRET_KEY_FILE" ] || [ -s var/secret_key ] || \
-		(umask 077 && $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key)
+serve: install var/secret_key
 	@export DEBUG=false; \
-	[ -n "$$SECRET_KEY$$SECRET_KEY_FILE" ] || export SECRET_KEY_FILE=var/secret_key; \
 	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
 	$(PY) manage.py migrate --noinput && \
 	exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT)

@@ -6,6 +6,8 @@ gunicorn's own command-line flags.
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 
 def _int(name, default):
@@ -36,3 +38,25 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 # Trust X-Forwarded-* only from these proxy addresses.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "orderstate.wsgi:application"
+
+# /metrics counts the requests of every worker (prometheus-client's multiprocess mode):
+# each worker writes its counts to files in this directory, and a scrape, whichever
+# worker answers it, sums them. Set before any worker imports prometheus-client; a
+# directory of our own, emptied when the server starts and removed when it stops.
+_OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(tempfile.gettempdir(), f"orderstate-metrics-{os.getpid()}"),
+)
+
+
+def on_starting(server):
+    os.makedirs(metrics_dir, exist_ok=True)
+    for name in os.listdir(metrics_dir):
+        if name.endswith(".db"):
+            os.remove(os.path.join(metrics_dir, name))
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

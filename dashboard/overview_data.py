@@ -2,6 +2,7 @@
 
 Counts are taken over active orders, today's closed orders and open trades
 only, never over the whole order table, so they stay cheap with 100,000 rows.
+Each takes the accounts the viewer may see (None: every account).
 """
 
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from orderstate.auth.rules import within
 from orderstate.market import IST
 from orderstate.models import (
     FailedOrder,
@@ -43,9 +45,10 @@ class OrderCounts:
     active_total: int
 
 
-def order_counts():
+def order_counts(accounts=None):
     """Active orders by side and status: one GROUP BY over the status/side index."""
-    rows = Order.objects.filter(status__in=ACTIVE).values("side", "status").annotate(n=Count("id"))
+    orders = within(Order.objects.filter(status__in=ACTIVE), accounts)
+    rows = orders.values("side", "status").annotate(n=Count("id"))
     sells = pending_buys = partial = total = 0
     for row in rows.order_by():
         total += row["n"]
@@ -58,21 +61,21 @@ def order_counts():
     return OrderCounts(sells, pending_buys, partial, total)
 
 
-def executions_today(now):
+def executions_today(now, accounts=None):
     """Orders executed since midnight IST.
 
     A filtered count over the closed_at range: a GROUP BY or a status filter
     tempts the planner into walking the status index over every executed order.
     """
-    counts = Order.objects.filter(closed_at__gte=start_of_day(now)).aggregate(
+    counts = within(Order.objects.filter(closed_at__gte=start_of_day(now)), accounts).aggregate(
         n=Count("id", filter=Q(status=Status.EXECUTED))
     )
     return counts["n"]
 
 
-def realised_pnl(now):
+def realised_pnl(now, accounts=None):
     """Realised P&L of trades closed today (IST) and of all trades, in one pass."""
-    totals = Trade.objects.aggregate(
+    totals = within(Trade.objects.all(), accounts).aggregate(
         total=Sum("realised_pnl"),
         today=Sum(
             "realised_pnl",
@@ -90,9 +93,9 @@ class SyncHealth:
     reason: str
 
 
-def sync_health(now):
+def sync_health(now, accounts=None):
     """The last sync and whether to show it red, with the reason in words."""
-    run = SyncRun.objects.order_by("-started_at", "-id").first()
+    run = within(SyncRun.objects.all(), accounts).order_by("-started_at", "-id").first()
     limit = settings.ORDERSTATE_SYNC_STALE_SECONDS
     if run is None:
         return SyncHealth(None, None, True, "No sync has run yet.")
@@ -108,11 +111,12 @@ def sync_health(now):
     return SyncHealth(run, age, False, "")
 
 
-def latest_events(limit=10):
-    return list(OrderEvent.objects.select_related("order", "actor").order_by("-at", "-id")[:limit])
+def latest_events(accounts=None, limit=10):
+    events = within(OrderEvent.objects.all(), accounts, "order__account")
+    return list(events.select_related("order", "actor").order_by("-at", "-id")[:limit])
 
 
-def pnl_by_day(now, days=30):
+def pnl_by_day(now, days=30, accounts=None):
     """Realised P&L of trades closed on each of the last `days` IST days, oldest first.
 
     Grouped in the database: a few dozen rows come back however many trades closed.
@@ -120,7 +124,7 @@ def pnl_by_day(now, days=30):
     since = start_of_day(now, days - 1)
     rows = (
         # Only a closed trade has an exit time; filtering on it alone uses its index.
-        Trade.objects.filter(exit_time__gte=since)
+        within(Trade.objects.filter(exit_time__gte=since), accounts)
         .annotate(day=TruncDate("exit_time", tzinfo=IST))
         .values("day")
         .annotate(total=Sum("realised_pnl"))
@@ -132,22 +136,22 @@ def pnl_by_day(now, days=30):
     return [(day, by_day.get(day, Decimal(0))) for day in days_shown]
 
 
-def orders_by_status(now, days=30):
+def orders_by_status(now, days=30, accounts=None):
     """Orders placed in the last `days` IST days, counted by status, in workflow order.
 
     Conditional counts rather than GROUP BY: grouping tempts the planner into
     scanning the status index over every order instead of the placed_at range.
     """
     since = start_of_day(now, days - 1)
-    counts = Order.objects.filter(placed_at__gte=since).aggregate(
+    counts = within(Order.objects.filter(placed_at__gte=since), accounts).aggregate(
         **{status.value: Count("id", filter=Q(status=status)) for status in Status}
     )
     return [(status.label, counts[status.value]) for status in Status]
 
 
-def failed_waiting():
-    return FailedOrder.objects.waiting().count()
+def failed_waiting(accounts=None):
+    return within(FailedOrder.objects.waiting(), accounts).count()
 
 
-def open_positions():
-    return Trade.objects.open().count()
+def open_positions(accounts=None):
+    return within(Trade.objects.open(), accounts).count()

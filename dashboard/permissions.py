@@ -1,24 +1,59 @@
-"""Who may look and who may act: any logged-in user reads, staff or change_order acts."""
+"""The dashboard's face of `orderstate.auth.rules`: pages need `view_order` (or staff),
+actions `change_order` (or staff), a sync staff; every figure is narrowed to the accounts
+the user may see. Logged-in pages are never stored by a browser or a proxy."""
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
+
+from orderstate.auth.rules import (
+    may_change_orders,
+    may_read_orders,
+    may_start_sync,
+    visible_accounts,
+)
 
 
 def can_act(user):
-    return user.is_active and (user.is_staff or user.has_perm("orderstate.change_order"))
+    return may_change_orders(user)
+
+
+def can_sync(user):
+    return may_start_sync(user, visible_accounts(user), settings.ORDERSTATE_DEFAULT_ACCOUNT)
+
+
+def accounts_of(request):
+    """The accounts the logged-in user may see (None: every one)."""
+    return visible_accounts(request.user)
+
+
+def _private(view):
+    """`Cache-Control: private, no-store` on whatever a logged-in page answers."""
+
+    @wraps(view)
+    def private(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    return private
 
 
 def login_required_page(view):
-    """Like login_required, but an expired session during an htmx refresh reloads the
-    whole page to the login form instead of swapping the form into a table."""
+    """A page to read: log in first, then 403 without `view_order`. An expired session
+    during an htmx refresh reloads the whole page to the login form instead of swapping
+    the form into a table."""
 
     @wraps(view)
     def guarded(request, *args, **kwargs):
         if request.user.is_authenticated:
+            if not may_read_orders(request.user):
+                raise PermissionDenied("This user may not read order state.")
             return view(request, *args, **kwargs)
         if request.headers.get("HX-Request") == "true":
             response = HttpResponse(status=204)
@@ -26,16 +61,23 @@ def login_required_page(view):
             return response
         return redirect_to_login(request.get_full_path())
 
-    return guarded
+    return _private(guarded)
 
 
-def action_required(view):
-    """Login first (redirect), then 403 for users who may only look."""
+def _required(rule, message):
+    def decorator(view):
+        """Login first (redirect), then 403 for users the rule refuses."""
 
-    @wraps(view)
-    def guarded(request, *args, **kwargs):
-        if not can_act(request.user):
-            raise PermissionDenied("Only staff may change order state.")
-        return view(request, *args, **kwargs)
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            if not rule(request.user):
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
 
-    return login_required(guarded)
+        return _private(login_required(guarded))
+
+    return decorator
+
+
+action_required = _required(can_act, "Only staff or traders may change order state.")
+sync_required = _required(can_sync, "Only staff may start a sync.")

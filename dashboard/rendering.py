@@ -4,7 +4,7 @@ from django.conf import settings
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
-from dashboard.permissions import can_act
+from dashboard.permissions import can_act, can_sync
 
 DEFAULT_REFRESH_SECONDS = 5
 
@@ -25,6 +25,7 @@ def render_page(request, template, partial, context):
     context = {
         **context,
         "can_act": can_act(request.user),
+        "can_sync": can_sync(request.user),
         "refresh_seconds": refresh_seconds(),
     }
     response = render(request, partial if is_refresh(request) else template, context)

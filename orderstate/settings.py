@@ -1,8 +1,10 @@
 """Settings for orderstate, read from the environment (see README, "Settings")."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from orderstate.env import (
@@ -20,9 +22,27 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", default=False)
 
 _DEV_SECRET = "insecure-dev-only-key-do-not-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET if DEBUG else None)
+# A local install (`make run`, `make serve`) generates a random key here once
+# (git-ignored), so every later `manage.py` command in the checkout finds it without
+# DEBUG. Production sets SECRET_KEY or SECRET_KEY_FILE and never has this file.
+LOCAL_SECRET_KEY_FILE = Path(
+    env_str("ORDERSTATE_LOCAL_SECRET_FILE") or BASE_DIR / "var" / "secret_key"
+)
+
+
+def _local_secret_key():
+    try:
+        return LOCAL_SECRET_KEY_FILE.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+SECRET_KEY = env_str("SECRET_KEY") or _local_secret_key() or (_DEV_SECRET if DEBUG else None)
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off (or set SECRET_KEY_FILE).")
+    raise ImproperlyConfigured(
+        "SECRET_KEY is required when DEBUG is off (or set SECRET_KEY_FILE; `make run` "
+        f"writes a local one to {LOCAL_SECRET_KEY_FILE})."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -52,7 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "orderstate.ops.middleware.RequestCountMiddleware",
-    "orderstate.ops.middleware.ContentSecurityPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "orderstate.ops.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -225,29 +245,54 @@ if env_str("SECURE_PROXY_SSL_HEADER"):
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# Scripts and styles come only from our static files (htmx is vendored there).
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-# Swagger UI (vendored, its start-up script served by us) sets inline styles;
-# only the docs page allows them.
-CONTENT_SECURITY_POLICY_BY_PATH = {
-    "/api/docs/": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-    ),
+# Content-Security-Policy (django-csp): scripts and styles come only from our static
+# files (htmx is vendored there). JSON answers carry none, as a browser renders no page
+# from them; /api/docs/ relaxes style-src (orderstate/api/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ("/api/v1/", "/api/schema/", "/healthz", "/metrics"),
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
 }
 # Values of environment variables named like secrets are masked in every log line.
-LOGGING["filters"] = {"mask_secrets": {"()": "orderstate.ops.log_redaction.MaskSecretsFilter"}}
+LOGGING["filters"] = {
+    "mask_secrets": {"()": "orderstate.ops.log_redaction.MaskSecretsFilter"},
+    "client_error_as_warning": {"()": "orderstate.ops.log_levels.ClientErrorAsWarning"},
+}
 LOGGING["handlers"]["console"]["filters"] = ["mask_secrets"]
+# A body too large is the client's mistake: one warning line, no traceback.
+LOGGING["loggers"]["django.security.RequestDataTooBig"] = {"filters": ["client_error_as_warning"]}
 
-# Dashboard log-in lockout (orderstate/login_guard.py), kept in the database so it
-# holds across workers and hosts.
-LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
-LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20)
-LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
-LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+# Log-in lockout (django-axes, orderstate/auth/lockout.py), counted in the database so
+# it holds across workers and hosts: a (username, address) pair after LOGIN_MAX_FAILURES
+# failures, an address after LOGIN_MAX_FAILURES_PER_IP for any usernames; failures count
+# for LOGIN_LOCKOUT_SECONDS, and a lock ends that long after the last one.
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 # Behind a proxy, the header holding the client address (e.g. X-Forwarded-For); the
-# right-most entry, the one the proxy appended, is used.
+# right-most entry, the one the proxy appended, is used. Set it only behind a proxy
+# that appends to it: otherwise every client names its own address.
 LOGIN_CLIENT_IP_HEADER = env_str("LOGIN_CLIENT_IP_HEADER", "")
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "orderstate.auth.lockout.PairOrFloodHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "orderstate.auth.lockout.username"
+AXES_CLIENT_IP_CALLABLE = "orderstate.auth.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "orderstate.auth.lockout.lockout_response"

@@ -131,23 +131,70 @@ def parse_choice(value, choices, field):
     _fail(field, f"{value!r} is not one of {allowed}")
 
 
+# Path segments a URL cannot carry as an id: HTTP clients resolve dot segments, and a
+# slash (or a backslash, which browsers read as one) splits the segment.
+UNADDRESSABLE_IDS = frozenset({".", ".."})
+PATH_SEPARATORS = ("/", "\\")
+
+
 def parse_order_id(value, field="order_id"):
+    """An id the API can address as one URL path segment (`/orders/<id>/`) and read back."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         _fail(field, "must be a string or a whole number")
     text = str(value).strip()
     if not text or len(text) > 64 or not text.isprintable():
         _fail(field, "must be 1 to 64 printable characters")
+    if text in UNADDRESSABLE_IDS or any(sep in text for sep in PATH_SEPARATORS):
+        _fail(field, f"{text!r} cannot be addressed in a URL path: no '/', '\\', '.' or '..'")
     return text
 
 
-def parse_reason(value, field="reason", max_length=500):
+UNSTORABLE = "holds a lone UTF-16 surrogate (e.g. \\ud800), text no database can store"
+
+
+def is_storable(text):
+    """False for text with a lone UTF-16 surrogate ("\\ud800" is valid JSON): it cannot be
+    written as UTF-8, so SQLite refuses it or returns it unreadable and PostgreSQL refuses
+    it; and for NUL, which PostgreSQL refuses."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def printable_name(text):
+    """`text` safe to show in an error message (surrogates and NUL escaped)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def check_storable(value, field):
+    """Refuse text the service could not store and serve back; returns it unchanged."""
+    if isinstance(value, str) and not is_storable(value):
+        message = "text may not contain NUL characters" if "\x00" in value else UNSTORABLE
+        _fail(field, message)
+    return value
+
+
+def parse_text(value, field, max_length):
+    """Free text (a ticker, an exchange, a note): stripped, "" for None, and storable."""
     if value is None:
         return ""
     if not isinstance(value, str):
         _fail(field, "must be a string")
+    check_storable(value, field)
     if len(value) > max_length:
         _fail(field, f"must be at most {max_length} characters")
     return value.strip()
+
+
+def parse_reason(value, field="reason", max_length=500):
+    return parse_text(value, field, max_length)
+
+
+def parse_ticker(value, field="ticker"):
+    """The bot's ticker (RELIANCE.NS), cut to the 40 characters the column holds."""
+    return parse_text(value, field, 1000)[:40]
 
 
 def _json_default(item):
@@ -159,14 +206,32 @@ def _json_default(item):
 
 
 def parse_metadata(value, field="metadata"):
-    """The bot's extra fields as plain JSON: no NaN, and no NUL, which PostgreSQL refuses."""
+    """The bot's extra fields as plain JSON: no NaN, and only storable text in keys and
+    values at any depth (the error names the path, e.g. `metadata.signals.0`)."""
     try:
         text = json.dumps(value, default=_json_default, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        _fail(field, f"not storable as JSON ({exc})")
-    if "\\u0000" in text:
-        _fail(field, "text may not contain NUL characters")
-    return json.loads(text)
+        _fail(field, f"not storable as JSON ({printable_name(str(exc))})")
+    parsed = json.loads(text)
+    check_json_text(parsed, field)
+    return parsed
+
+
+def check_json_text(value, path):
+    """Refuse unstorable text anywhere in parsed JSON, naming the path of the first found."""
+    if isinstance(value, str):
+        check_storable(value, path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and not is_storable(key):
+                _fail(path or "body", f"the key '{printable_name(key)}' {UNSTORABLE_KEY}")
+            check_json_text(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_json_text(item, f"{path}.{index}" if path else str(index))
+
+
+UNSTORABLE_KEY = "is text no database can store (a lone UTF-16 surrogate or NUL)"
 
 
 def split_order_options(keywords):

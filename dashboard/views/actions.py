@@ -11,9 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from dashboard.forms import CancelOrderForm, ConfirmForm
-from dashboard.permissions import action_required
+from dashboard.permissions import accounts_of, action_required, sync_required
 from dashboard.views.orders import find_order
 from orderstate import sync
+from orderstate.auth.rules import within
 from orderstate.errors import OrderStateError
 from orderstate.manager import OrderStateManager
 from orderstate.models import EventSource, FailedOrder, SyncOutcome
@@ -31,7 +32,7 @@ def _confirm(request, form, context):
 
 @action_required
 def cancel_order(request, broker_order_id):
-    order = find_order(broker_order_id, request.GET.get("account"))
+    order = find_order(request, broker_order_id, request.GET.get("account"))
     detail = reverse("dashboard:order_detail", args=[order.broker_order_id])
     form = CancelOrderForm(request.POST if request.method == "POST" else None)
     context = {
@@ -61,7 +62,7 @@ def cancel_order(request, broker_order_id):
 
 @action_required
 def retry_failed(request, pk):
-    entry = get_object_or_404(FailedOrder, pk=pk)
+    entry = get_object_or_404(within(FailedOrder.objects.all(), accounts_of(request)), pk=pk)
     context = {
         "title": f"Retry the failed buy of {entry.symbol}",
         "explanation": (
@@ -76,7 +77,7 @@ def retry_failed(request, pk):
 
 @action_required
 def drop_failed(request, pk):
-    entry = get_object_or_404(FailedOrder, pk=pk)
+    entry = get_object_or_404(within(FailedOrder.objects.all(), accounts_of(request)), pk=pk)
     context = {
         "title": f"Drop the failed buy of {entry.symbol}",
         "explanation": (
@@ -116,7 +117,7 @@ def _failed_action(request, entry, context, act, done):
     return redirect("dashboard:failed")
 
 
-@action_required
+@sync_required
 def run_sync(request):
     context = {
         "title": "Sync with the broker now",

@@ -1,11 +1,15 @@
 """Failed buys, trades and sync runs: paginated lists with a few filters each."""
 
+from django.db.models import BigIntegerField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from dashboard.paging import paginate
-from dashboard.permissions import login_required_page
+from dashboard.permissions import accounts_of, login_required_page
 from dashboard.rendering import render_page
 from orderstate.actions import failed_orders
+from orderstate.auth.rules import within
 from orderstate.models import (
     EventKind,
     FailedOrder,
@@ -28,7 +32,8 @@ def _choice(request, name, options, default):
 @login_required_page
 def failed_list(request):
     show = _choice(request, "show", FAILED_VIEWS, "waiting")
-    entries = FailedOrder.objects.order_by("-first_failed_at", "-id")
+    accounts = accounts_of(request)
+    entries = within(FailedOrder.objects.all(), accounts).order_by("-first_failed_at", "-id")
     if show == "waiting":
         entries = entries.filter(status=FailedOrderStatus.WAITING)
     page = paginate(entries, request)
@@ -42,11 +47,13 @@ def failed_list(request):
         }
         for entry in page.rows
     ]
-    events = (
-        OrderEvent.objects.filter(kind=EventKind.FAILED_ORDER)
-        .select_related("actor")
-        .order_by("-at", "-id")[:10]
-    )
+    events = OrderEvent.objects.filter(kind=EventKind.FAILED_ORDER)
+    if accounts is not None:
+        # Failed-buy events name their entry, not an order.
+        visible = within(FailedOrder.objects.all(), accounts).values("pk")
+        entry = Cast(KeyTextTransform("failed_order_id", "data"), BigIntegerField())
+        events = events.annotate(entry=entry).filter(entry__in=visible)
+    events = events.select_related("actor").order_by("-at", "-id")[:10]
     context = {
         "page": page,
         "rows": rows,
@@ -60,7 +67,8 @@ def failed_list(request):
 @login_required_page
 def trade_list(request):
     show = _choice(request, "show", TRADE_VIEWS, "open")
-    trades = Trade.objects.select_related("entry_order", "exit_order")
+    trades = within(Trade.objects.all(), accounts_of(request))
+    trades = trades.select_related("entry_order", "exit_order")
     if show == "open":
         trades = trades.filter(status=TradeStatus.OPEN).order_by("-entry_time", "-id")
     elif show == "closed":
@@ -80,7 +88,8 @@ def trade_list(request):
 
 @login_required_page
 def sync_list(request):
-    page = paginate(SyncRun.objects.order_by("-started_at", "-id"), request)
+    runs = within(SyncRun.objects.all(), accounts_of(request))
+    page = paginate(runs.order_by("-started_at", "-id"), request)
     return render_page(
         request, "dashboard/sync_runs.html", "dashboard/_sync_live.html", {"page": page}
     )

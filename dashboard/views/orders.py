@@ -4,8 +4,9 @@ from django.http import Http404
 
 from dashboard import order_filters
 from dashboard.paging import paginate
-from dashboard.permissions import login_required_page
+from dashboard.permissions import accounts_of, login_required_page
 from dashboard.rendering import render_page
+from orderstate.auth.rules import within
 from orderstate.models import Order
 
 LIST_COLUMNS = (
@@ -33,7 +34,8 @@ def order_list(request):
     tab = order_filters.chosen_tab(params)
     sort = order_filters.chosen_sort(params)
     form = order_filters.OrderFilterForm(params)
-    orders = order_filters.filter_orders(Order.objects.only(*LIST_COLUMNS), tab, form)
+    visible = within(Order.objects.only(*LIST_COLUMNS), accounts_of(request))
+    orders = order_filters.filter_orders(visible, tab, form)
     page = paginate(orders.order_by(*order_filters.ordering(sort)), request)
     context = {
         "page": page,
@@ -46,9 +48,11 @@ def order_list(request):
     return render_page(request, "dashboard/orders.html", "dashboard/_orders_live.html", context)
 
 
-def find_order(broker_order_id, account=None):
-    """The order with this broker id; `account` picks one when two accounts share an id."""
-    orders = Order.objects.select_related("trade").filter(broker_order_id=broker_order_id)
+def find_order(request, broker_order_id, account=None):
+    """The order with this broker id among those the user may see; `account` picks one
+    when two accounts share an id."""
+    orders = within(Order.objects.all(), accounts_of(request))
+    orders = orders.select_related("trade").filter(broker_order_id=broker_order_id)
     if account:
         orders = orders.filter(account=account)
     order = orders.order_by("account").first()
@@ -59,7 +63,7 @@ def find_order(broker_order_id, account=None):
 
 @login_required_page
 def order_detail(request, broker_order_id):
-    order = find_order(broker_order_id, request.GET.get("account"))
+    order = find_order(request, broker_order_id, request.GET.get("account"))
     events = order.events.select_related("actor").order_by("at", "id")
     context = {
         "order": order,

@@ -4,9 +4,10 @@ from django.utils import timezone
 
 from dashboard import overview_data
 from dashboard.charts import bar_chart
-from dashboard.permissions import login_required_page
+from dashboard.permissions import accounts_of, login_required_page
 from dashboard.rendering import render_page
 from dashboard.templatetags.dashboard_format import indian_number, inr
+from orderstate.auth.rules import may_see
 from orderstate.checks import alerts
 
 CHART_DAYS = 30
@@ -15,27 +16,29 @@ CHART_DAYS = 30
 @login_required_page
 def overview(request):
     now = timezone.now()
-    pnl_today, pnl_total = overview_data.realised_pnl(now)
+    accounts = accounts_of(request)
+    pnl_today, pnl_total = overview_data.realised_pnl(now, accounts)
     context = {
         "now": now,
-        "counts": overview_data.order_counts(),
-        "failed_waiting": overview_data.failed_waiting(),
-        "open_positions": overview_data.open_positions(),
-        "executions_today": overview_data.executions_today(now),
+        "counts": overview_data.order_counts(accounts),
+        "failed_waiting": overview_data.failed_waiting(accounts),
+        "open_positions": overview_data.open_positions(accounts),
+        "executions_today": overview_data.executions_today(now, accounts),
         "pnl_today": pnl_today,
         "pnl_total": pnl_total,
-        "sync": overview_data.sync_health(now),
-        "oversold": alerts.oversold_after_sync(),
-        "events": overview_data.latest_events(),
-        "pnl_chart": _pnl_chart(now),
-        "status_chart": _status_chart(now),
+        "sync": overview_data.sync_health(now, accounts),
+        "oversold": [row for row in alerts.oversold_after_sync() if may_see(accounts, row.account)],
+        "events": overview_data.latest_events(accounts),
+        "pnl_chart": _pnl_chart(now, accounts),
+        "status_chart": _status_chart(now, accounts),
     }
     return render_page(request, "dashboard/overview.html", "dashboard/_overview_live.html", context)
 
 
-def _pnl_chart(now):
+def _pnl_chart(now, accounts):
     points = [
-        (day.strftime("%d %b"), total) for day, total in overview_data.pnl_by_day(now, CHART_DAYS)
+        (day.strftime("%d %b"), total)
+        for day, total in overview_data.pnl_by_day(now, CHART_DAYS, accounts)
     ]
     return bar_chart(
         "Realised P&L by day",
@@ -47,10 +50,10 @@ def _pnl_chart(now):
     )
 
 
-def _status_chart(now):
+def _status_chart(now, accounts):
     return bar_chart(
         "Orders by status",
         f"Orders placed in the last {CHART_DAYS} days, by current status.",
-        overview_data.orders_by_status(now, CHART_DAYS),
+        overview_data.orders_by_status(now, CHART_DAYS, accounts),
         lambda value: indian_number(value, 0),
     )

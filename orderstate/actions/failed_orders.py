@@ -21,6 +21,7 @@ from orderstate.validation import (
     parse_quantity,
     parse_reason,
     parse_symbol,
+    parse_ticker,
 )
 
 
@@ -47,7 +48,7 @@ def add(ctx, symbol, ticker=None, qty=None, close=None, reason="", metadata=None
     trading_symbol, base = parse_symbol(symbol)
     fields = {
         "trading_symbol": trading_symbol,
-        "ticker": (ticker or "").strip()[:40],
+        "ticker": parse_ticker(ticker),
         "quantity": parse_quantity(qty),
         "reference_price": parse_optional_price(close, "close"),
         "reason": parse_reason(reason, max_length=2000),

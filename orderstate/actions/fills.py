@@ -21,7 +21,7 @@ from orderstate.actions.base import (
     check_transition,
     get_order,
 )
-from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
+from orderstate.errors import DuplicateOrder, InvalidTransition, OrderNotFound, ValidationError
 from orderstate.models import EventKind
 from orderstate.money import AVERAGE_PLACES, weighted_average
 from orderstate.states import Status
@@ -85,7 +85,8 @@ def record_fill(ctx, order_id, qty, price, fill_id=None, at=None):
     """Add one fill the bot saw; the fill that completes the quantity executes the order.
 
     `at` is when it executed at the exchange (default: now). A fill the sync
-    already counted is recorded but moves nothing; a repeated fill id is a no-op.
+    already counted is recorded but moves nothing; a repeated fill id is a no-op, and
+    `DuplicateOrder` when its quantity or price differ.
     """
     qty = parse_quantity(qty)
     price = parse_price(price, "price", places=4)
@@ -98,6 +99,7 @@ def record_fill(ctx, order_id, qty, price, fill_id=None, at=None):
         seen = {"seen": Count("pk", filter=Q(fill_id=fill_id))} if fill_id is not None else {}
         earlier = order.fills.aggregate(total=Coalesce(Sum("quantity"), 0), **seen)
         if earlier.get("seen"):
+            _same_fill_or_conflict(order, fill_id, qty, price)
             return order
         if order.status in (Status.CANCELLED, Status.REJECTED):
             raise InvalidTransition(
@@ -118,6 +120,18 @@ def record_fill(ctx, order_id, qty, price, fill_id=None, at=None):
         else:
             change_order(ctx, order, EventKind.FILL, data={**data, "already_counted": True})
     return order
+
+
+def _same_fill_or_conflict(order, fill_id, qty, price):
+    """A known fill id sent again is a retry only with the same quantity and price; with
+    others it is a different fill under a taken id (409, as a registration's)."""
+    known = order.fills.get(fill_id=fill_id)
+    if (known.quantity, known.price) != (qty, price):
+        raise DuplicateOrder(
+            f"fill {fill_id} of order {order.broker_order_id} was recorded as "
+            f"{known.quantity} @ {known.price}, not {qty} @ {price}",
+            fields={"fill_id": [f"already recorded as {known.quantity} @ {known.price}"]},
+        )
 
 
 def apply_fill(

@@ -39,6 +39,7 @@ from orderstate.validation import (
     parse_quantity,
     parse_reason,
     parse_symbol,
+    parse_ticker,
 )
 
 MAX_AMOUNT = Decimal("1e15")  # fits Trade.realised_pnl (18 digits, 2 decimals)
@@ -119,7 +120,7 @@ def import_trade(ctx, symbol, *, qty, entry_price, entry_time, status, **recorde
     fields = {
         "account": ctx.account,
         "symbol": base,
-        "ticker": (recorded.get("ticker") or "").strip()[:40],
+        "ticker": parse_ticker(recorded.get("ticker")),
         "quantity": parse_quantity(qty),
         "entry_price": parse_price(entry_price, "entry_price", places=4),
         "entry_time": _moment(entry_time, "entry_time"),
@@ -197,7 +198,7 @@ def import_failed_order(ctx, symbol, *, qty, first_failed_at, **recorded):
         "account": ctx.account,
         "symbol": base,
         "trading_symbol": trading if trading != base else "",
-        "ticker": (recorded.get("ticker") or "").strip()[:40],
+        "ticker": parse_ticker(recorded.get("ticker")),
         "quantity": parse_quantity(qty),
         "reference_price": parse_optional_price(recorded.get("close"), "close"),
         "reason": parse_reason(recorded.get("reason"), max_length=2000),

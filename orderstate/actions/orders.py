@@ -32,6 +32,8 @@ from orderstate.validation import (
     parse_quantity,
     parse_reason,
     parse_symbol,
+    parse_text,
+    parse_ticker,
 )
 
 # Fields whose difference makes a repeated registration a different order.
@@ -82,8 +84,8 @@ def order_fields(
         "broker_order_id": parse_order_id(order_id),
         "symbol": trading_symbol,
         "base_symbol": base,
-        "ticker": (ticker or "").strip()[:40],
-        "exchange": (exchange or "NSE").strip().upper()[:8],
+        "ticker": parse_ticker(ticker),
+        "exchange": (parse_text(exchange, "exchange", 1000) or "NSE").upper()[:8],
         "side": side,
         "order_type": order_type,
         "variety": parse_choice(variety, Variety, "variety"),

@@ -10,7 +10,16 @@ from django import forms
 from django.contrib import admin
 
 from orderstate.admin import corrections
-from orderstate.models import ApiToken, FailedOrder, Fill, Order, OrderEvent, SyncRun, Trade
+from orderstate.models import (
+    AccountGrant,
+    ApiToken,
+    FailedOrder,
+    Fill,
+    Order,
+    OrderEvent,
+    SyncRun,
+    Trade,
+)
 
 
 def _all_fields_but(model, *editable):
@@ -182,8 +191,8 @@ class FillAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("started_at", "broker", "outcome", "finished_at", "dry_run")
-    list_filter = ("outcome", "broker", "dry_run", "started_at")
+    list_display = ("started_at", "broker", "account", "outcome", "finished_at", "dry_run")
+    list_filter = ("outcome", "broker", "account", "dry_run", "started_at")
     search_fields = ("error",)
 
 
@@ -222,3 +231,16 @@ class ApiTokenAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def revoke_tokens(self, request, queryset):
         revoked = sum(token.revoke() for token in queryset)
         self.message_user(request, f"Revoked {revoked} token(s).")
+
+
+@admin.register(AccountGrant)
+class AccountGrantAdmin(admin.ModelAdmin):
+    """Which accounts a user may see (none listed: every account). Each grant added,
+    changed or withdrawn here is in the admin's history with the staff user who did it."""
+
+    list_display = ("user", "account", "granted_at")
+    list_filter = ("account",)
+    search_fields = ("user__username", "account")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    readonly_fields = ("granted_at",)

@@ -6,7 +6,9 @@ so codes of the order state's own errors are passed through unchanged.
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError
 from django.http import Http404, JsonResponse
 from django.views import defaults
@@ -18,6 +20,7 @@ from orderstate.errors import OrderStateError
 
 log = logging.getLogger(__name__)
 
+TOO_LARGE = "The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
 # DRF's default codes, renamed where `orderstate.errors` already has a name for them.
 CODES = {"invalid": "validation_error"}
 # The manager's argument names, as the API's fields call them.
@@ -125,6 +128,8 @@ def _is_api(request):
 def bad_request(request, exception, template_name=defaults.ERROR_400_TEMPLATE_NAME):
     """Django's handler400 (e.g. a body too large to read), JSON under /api/."""
     if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return _json("request_too_large", TOO_LARGE.format(settings=settings), 413)
         return _json("bad_request", str(exception) or "Bad request.", 400)
     return defaults.bad_request(request, exception, template_name)
 

@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 
 from rest_framework import serializers
 
-from orderstate.validation import MAX_PRICE, MAX_QUANTITY
+from orderstate.errors import ValidationError
+from orderstate.validation import (
+    MAX_PRICE,
+    MAX_QUANTITY,
+    UNSTORABLE,
+    check_json_text,
+    is_storable,
+)
 
 MAX_METADATA_BYTES = 16_384
 # Times before or after these cannot be a real order and overflow some conversions.
@@ -61,22 +68,31 @@ def printable(value):
         raise serializers.ValidationError("must contain printable characters only")
 
 
+def storable(value):
+    """Free text (a reason, a symbol) must be text a database can store and serve back."""
+    if not is_storable(value):
+        raise serializers.ValidationError(UNSTORABLE)
+
+
 MAX_METADATA_DEPTH = 16
 
 
-def check_json(value, path="metadata", depth=0):
-    """Refuse what PostgreSQL cannot store (NUL in text) and nesting past a sane depth."""
-    if depth > MAX_METADATA_DEPTH:
+def check_json(value, path="metadata"):
+    """Refuse unstorable text (validation.is_storable) and nesting past a sane depth."""
+    if _depth(value) > MAX_METADATA_DEPTH:
         raise serializers.ValidationError(f"{path}: nested deeper than {MAX_METADATA_DEPTH}")
-    if isinstance(value, str) and "\x00" in value:
-        raise serializers.ValidationError(f"{path}: text may not contain NUL characters")
+    try:
+        check_json_text(value, path)
+    except ValidationError as exc:
+        raise serializers.ValidationError(exc.detail) from None
+
+
+def _depth(value):
     if isinstance(value, dict):
-        for key, item in value.items():
-            check_json(key, path, depth)
-            check_json(item, f"{path}.{key}", depth + 1)
+        return 1 + max(map(_depth, value.values()), default=0)
     if isinstance(value, list):
-        for index, item in enumerate(value):
-            check_json(item, f"{path}.{index}", depth + 1)
+        return 1 + max(map(_depth, value), default=0)
+    return 0
 
 
 class CachedFieldsMixin:

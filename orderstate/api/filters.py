@@ -1,14 +1,41 @@
 """Query-string filters of the API lists; a bad value is a 400 naming the parameter."""
 
 import django_filters
+from django import forms
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from orderstate.api.fields import EARLIEST, LATEST
 from orderstate.errors import ValidationError
-from orderstate.models import FailedOrder, FailedOrderStatus, Order, Side, SyncRun, Trade
+from orderstate.models import (
+    FailedOrder,
+    FailedOrderStatus,
+    Order,
+    Side,
+    SyncOutcome,
+    SyncRun,
+    Trade,
+)
 from orderstate.models import TradeStatus as TradeStatusChoices
 from orderstate.states import ACTIVE, Status
 from orderstate.validation import base_symbol
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (1/0, yes/no) or absent; anything else is an error, not "no filter"."""
+
+    widget = forms.TextInput
+    VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if str(value).strip().lower() not in self.VALUES:
+            raise forms.ValidationError("must be true or false")
+        return self.VALUES[str(value).strip().lower()]
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 def _bad(name, message):
@@ -39,7 +66,7 @@ class OrderFilter(django_filters.FilterSet):
     symbol = django_filters.CharFilter(
         method="filter_symbol", max_length=40, label="Base or trading symbol, any case"
     )
-    active = django_filters.BooleanFilter(method="filter_active", label="true: active only")
+    active = StrictBooleanFilter(method="filter_active", label="true: active only")
     account = django_filters.CharFilter(max_length=64)
     updated_since = django_filters.IsoDateTimeFilter(
         method="filter_updated_since", label="ISO 8601 time; orders changed at or after it"
@@ -99,7 +126,9 @@ class FailedOrderFilter(_StatusSymbolFilter):
 
 
 class SyncRunFilter(django_filters.FilterSet):
-    outcome = django_filters.CharFilter(max_length=8, label="ok, failed, skipped or running")
+    outcome = django_filters.ChoiceFilter(
+        choices=SyncOutcome.choices, label="ok, failed, skipped or running"
+    )
 
     class Meta:
         model = SyncRun

@@ -24,7 +24,9 @@ from orderstate.api.fields import (
     price_field,
     printable,
     quantity_field,
+    storable,
 )
+from orderstate.errors import ValidationError
 from orderstate.models import (
     FailedOrder,
     Order,
@@ -41,6 +43,7 @@ from orderstate.validation import (
     FAILED_ORDER_ARGUMENTS,
     ORDER_OPTIONS,
     REGISTRATION_ARGUMENTS,
+    parse_order_id,
 )
 
 
@@ -62,7 +65,9 @@ class InputSerializer(CachedFieldsMixin, serializers.Serializer):
 
 class OrderRegisterSerializer(InputSerializer):
     broker_order_id = serializers.CharField(max_length=64, validators=[printable])
-    symbol = serializers.CharField(max_length=40, help_text="RELIANCE, RELIANCE-EQ or reliance")
+    symbol = serializers.CharField(
+        max_length=40, validators=[storable], help_text="RELIANCE, RELIANCE-EQ or reliance"
+    )
     side = UpperChoiceField(choices=Side.choices)
     quantity = quantity_field()
     price = price_field(required=False, allow_null=True, help_text="Needed for LIMIT and SL orders")
@@ -89,9 +94,10 @@ class OrderRegisterSerializer(InputSerializer):
     )
 
     def validate_broker_order_id(self, value):
-        if "/" in value:
-            raise serializers.ValidationError("may not contain '/' (it addresses the order)")
-        return value
+        try:
+            return parse_order_id(value, "broker_order_id")
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.fields["broker_order_id"]) from None
 
     def validate_placed_at(self, value):
         if not EARLIEST <= value < LATEST:
@@ -108,6 +114,7 @@ class FillSerializer(InputSerializer):
     price = price_field(places=4)
     fill_id = serializers.CharField(
         max_length=64,
+        validators=[storable],
         required=False,
         allow_null=True,
         allow_blank=True,
@@ -132,7 +139,7 @@ class ExecuteSerializer(InputSerializer):
 
 class CancelSerializer(InputSerializer):
     reason = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, allow_null=True
+        max_length=500, required=False, allow_blank=True, allow_null=True, validators=[storable]
     )
     status = UpperChoiceField(
         choices=[(s, s.label) for s in (Status.CANCELLED, Status.REJECTED)],
@@ -141,13 +148,15 @@ class CancelSerializer(InputSerializer):
 
 
 class FailedOrderCreateSerializer(InputSerializer):
-    symbol = serializers.CharField(max_length=40)
+    symbol = serializers.CharField(max_length=40, validators=[storable])
     ticker = serializers.CharField(
         max_length=40, required=False, allow_blank=True, validators=[printable]
     )
     quantity = quantity_field()
     reference_price = price_field(required=False, allow_null=True, help_text="Close price seen")
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, validators=[storable]
+    )
     account = serializers.CharField(max_length=64, required=False, validators=[printable])
     metadata = MetadataField(reserved=FAILED_ORDER_ARGUMENTS)
 

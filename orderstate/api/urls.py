@@ -1,5 +1,7 @@
 """Routes under /api/: version 1 of the API, its OpenAPI schema and docs, JSON 404s."""
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
@@ -24,11 +26,15 @@ v1 = [
     re_path(r"^sync/?$", sync_views.SyncView.as_view(), name="sync"),
 ]
 
+swagger_ui = SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+SWAGGER_UI_CSP = csp_replace({"style-src": [SELF, UNSAFE_INLINE], "form-action": None})
+
 urlpatterns = [
     path("v1/", include((v1, "api"))),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script from our origin, so the
-    # page needs no inline script under the site's Content-Security-Policy.
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # page needs no inline script under the site's Content-Security-Policy; Swagger UI
+    # sets inline styles, which only this page allows.
+    path("docs/", SWAGGER_UI_CSP(swagger_ui), name="api-docs"),
     re_path(r"", not_found),
 ]

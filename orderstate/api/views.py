@@ -1,7 +1,8 @@
 """Orders over HTTP. Views parse input, call `OrderStateManager`, render the result.
 
 Orders are addressed by `broker_order_id`; every queryset goes through
-`scoped_orders` so a token for one account cannot see another's rows (404).
+`scoped_orders` so a token or user limited to some accounts cannot see another's
+rows (404).
 """
 
 from django_filters.rest_framework import DjangoFilterBackend
@@ -17,9 +18,15 @@ from rest_framework.viewsets import GenericViewSet
 from orderstate.api import serializers as s
 from orderstate.api.base import AmbiguousOrder, ApiMixin, expected_version, printable_or_none
 from orderstate.api.filters import OrderFilter
-from orderstate.api.permissions import CanReadOrders, CanWriteOrders, scoped_orders
+from orderstate.api.permissions import (
+    CanReadOrders,
+    CanWriteOrders,
+    request_accounts,
+    scoped_orders,
+)
 from orderstate.api.prepared import PreparedQuery
 from orderstate.api.schema import ACCOUNT, IF_MATCH, LIST, READ, WRITE, errors
+from orderstate.auth.rules import may_see
 from orderstate.errors import ValidationError
 from orderstate.models import DEFAULT_ACCOUNT, Order, OrderEvent
 from orderstate.validation import parse_order_id
@@ -89,15 +96,19 @@ class OrderViewSet(ApiMixin, GenericViewSet):
             order_id = parse_order_id(self.kwargs["broker_order_id"])
         except ValidationError:
             raise NotFound("No order with this id.") from None
-        accounts = {getattr(self.request.auth, "account", None)} - {None, ""}
+        visible = request_accounts(self.request)
+        asked = None
         if "account" in self.request.query_params:
-            accounts.add(printable_or_none(self.request.query_params["account"]))
-        if None in accounts or len(accounts) > 1:
-            found = []  # an unreadable account, or one outside the token's: no such order
-        elif accounts:
-            found = ORDER_IN_ACCOUNT(order_id, accounts.pop())
-        else:
+            asked = printable_or_none(self.request.query_params["account"]) or ""
+        if asked is not None:
+            # An unreadable account, or one the request may not see: no such order.
+            found = ORDER_IN_ACCOUNT(order_id, asked) if asked and may_see(visible, asked) else []
+        elif visible is None:
             found = ORDER_IN_ANY_ACCOUNT(order_id)
+        elif len(visible) == 1:
+            found = ORDER_IN_ACCOUNT(order_id, next(iter(visible)))
+        else:
+            found = Order.objects.filter(broker_order_id=order_id, account__in=visible)[:2]
         if not found:
             raise NotFound(f"No order with id {order_id}.")
         if len(found) > 1:
@@ -219,6 +230,12 @@ class ActiveSellOrdersView(ApiMixin, APIView):
         responses={200: OpenApiTypes.OBJECT, **errors(401, 403, 405)},
     )
     def get(self, request):
-        scoped = getattr(request.auth, "account", None)
-        account = scoped or printable_or_none(request.query_params.get("account"))
-        return Response(self.manager(account or DEFAULT_ACCOUNT).get_active_sell_orders())
+        # The account asked for when the request may see it, else the only one it may see
+        # (a scoped token's own), else the default.
+        visible = request_accounts(request)
+        account = printable_or_none(request.query_params.get("account")) or DEFAULT_ACCOUNT
+        if not may_see(visible, account) and len(visible) == 1:
+            account = next(iter(visible))
+        if not may_see(visible, account):
+            return Response({})
+        return Response(self.manager(account).get_active_sell_orders())

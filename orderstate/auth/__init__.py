@@ -1,1 +1,2 @@
-"""Who may log in and do what: the dashboard's log-in lockout."""
+"""Who may log in and who may do what: the log-in lockout (django-axes) and the rules
+every face asks (`rules`)."""

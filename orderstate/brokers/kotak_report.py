@@ -16,7 +16,7 @@ from orderstate.market import IST
 from orderstate.models import OrderType, Side, Variety
 from orderstate.money import AVERAGE_PLACES
 from orderstate.states import Status
-from orderstate.validation import parse_order_id, parse_quantity, parse_symbol
+from orderstate.validation import check_storable, parse_order_id, parse_quantity, parse_symbol
 
 # Each field's names, the current one first.
 FIELD_NAMES = {
@@ -118,7 +118,7 @@ def _parse(row):
         raise BadBrokerRow(f"order {order_id}: trnsTp {side_text!r} is not B, S, BUY or SELL")
     quantity = parse_quantity(_number_text(_required(row, "quantity")), "qty")
     filled = _filled(row, quantity, order_id)
-    broker_status = str(_required(row, "status")).strip()
+    broker_status = check_storable(str(_required(row, "status")).strip(), "ordSt")
     status = from_broker_status(broker_status, quantity, filled)
     if status == Status.EXECUTED and filled not in (0, quantity):
         raise BadBrokerRow(f"order {order_id}: complete with {filled} of {quantity} filled")
@@ -137,7 +137,7 @@ def _parse(row):
         average_price=_price(row, "average", order_id),
         status=status,
         broker_status=broker_status[:64],
-        reason=_text(_value(row, "reason"))[:500],
+        reason=check_storable(_text(_value(row, "reason")), "rejRsn")[:500],
         placed_at=_time(_value(row, "placed_at"), order_id),
         exchange=EXCHANGES.get(str(_value(row, "exchange") or "").strip().lower(), "NSE"),
         order_type=order_type or OrderType.LIMIT,

@@ -12,7 +12,7 @@ from orderstate.errors import ValidationError
 from orderstate.market import IST
 from orderstate.money import to_paise
 from orderstate.states import Status
-from orderstate.validation import parse_order_id, parse_quantity, parse_symbol
+from orderstate.validation import check_json_text, parse_order_id, parse_quantity, parse_symbol
 
 FLOAT_NOISE = Decimal("0.000001")
 # Kotak Neo's words for order types and varieties, as some bot versions stored them.
@@ -22,6 +22,15 @@ BROKER_TIME_FORMATS = ("%d-%b-%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y/%m/%d %H:%M
 
 class RecordError(ValueError):
     """One record that cannot be imported; the message is the reason."""
+
+
+def storable_text(record):
+    """Refuse a record with text no database can store (a lone UTF-16 surrogate such as
+    "\\ud800", which is valid JSON, or NUL) in any key or value, naming the field."""
+    try:
+        check_json_text(record, "record")
+    except ValidationError as exc:
+        raise RecordError(exc.detail) from None
 
 
 def clean_text(value):

@@ -120,6 +120,7 @@ class FailedRecord:
 def parse_order(record, file, index):
     if not isinstance(record, dict):
         raise RecordError(f"not an object but {type(record).__name__}")
+    fields.storable_text(record)
     notes = []
     order_id = fields.order_id(record.get("order_id"))
     trading, _base = fields.symbol(record.get("symbol"))
@@ -183,6 +184,7 @@ def parse_order(record, file, index):
 def parse_trade(record, file, index):
     if not isinstance(record, dict):
         raise RecordError(f"not an object but {type(record).__name__}")
+    fields.storable_text(record)
     notes = []
     raw_symbol = record.get("symbol") or record.get("placed_symbol") or record.get("ticker")
     _trading, base = fields.symbol(raw_symbol)
@@ -238,6 +240,7 @@ def parse_trade(record, file, index):
 def parse_failed(record, file, index):
     if not isinstance(record, dict):
         raise RecordError(f"not an object but {type(record).__name__}")
+    fields.storable_text(record)
     notes = []
     trading, _base = fields.symbol(record.get("symbol") or record.get("ticker"))
     first_failed_at = fields.moment(record.get("first_failed_at"), "first_failed_at")
@@ -269,6 +272,7 @@ def parse_active(record, file, base_key):
     """An entry of the sell engine's snapshot (keyed by base symbol), as an active SELL."""
     if not isinstance(record, dict):
         raise RecordError(f"not an object but {type(record).__name__}")
+    fields.storable_text(record)
     notes = []
     order_id = fields.order_id(record.get("order_id"))
     trading, base = fields.symbol(record.get("symbol") or base_key)

@@ -6,7 +6,7 @@ database constraints too, so a bad row is refused whoever writes it. Each model
 lives in the module of its topic; import them from here.
 """
 
-from orderstate.models.auth import ApiToken, LoginFailure
+from orderstate.models.auth import AccountGrant, ApiToken
 from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, PRICE
 from orderstate.models.events import EventKind, EventSource, OrderEvent
 from orderstate.models.failed_orders import FailedOrder, FailedOrderStatus
@@ -21,6 +21,7 @@ __all__ = [
     "AVERAGE",
     "DEFAULT_ACCOUNT",
     "PRICE",
+    "AccountGrant",
     "ApiToken",
     "EventKind",
     "EventSource",
@@ -28,7 +29,6 @@ __all__ = [
     "FailedOrderStatus",
     "Fill",
     "InstanceLock",
-    "LoginFailure",
     "Lot",
     "LotMatch",
     "Order",

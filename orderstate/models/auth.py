@@ -1,4 +1,4 @@
-"""API tokens for the bot (hashed, expiring, revocable, scoped), and failed log-ins.
+"""API tokens for the bot (hashed, expiring, revocable, scoped), and users' account grants.
 
 A raw key is `<prefix>.<secret>`. The prefix (not secret) finds the row with one
 indexed lookup; the hash of the whole key is compared in constant time. The raw
@@ -154,17 +154,28 @@ class ApiToken(models.Model):
         self.last_used_at = now
 
 
-class LoginFailure(models.Model):
-    """One failed log-in, keyed by username or client address (orderstate/auth/login_guard.py).
+class AccountGrant(models.Model):
+    """One account a user may see and act on, on the dashboard and the API alike.
 
-    In the database, not process memory, so a lockout holds across workers and hosts.
+    A user without grants sees every account; a user with grants only those
+    (as an API token scoped to one account). Superusers are never narrowed.
+    Granted and withdrawn in the admin, which logs who changed whose access.
     """
 
-    key = models.CharField(max_length=200)
-    failed_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_grants"
+    )
+    account = models.CharField(max_length=64)
+    granted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["key", "failed_at"], name="login_failure_key_at")]
+        ordering = ["user", "account"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="account_grant_once"),
+            models.CheckConstraint(
+                condition=~models.Q(account=""), name="account_grant_account_not_blank"
+            ),
+        ]
 
     def __str__(self):
-        return f"{self.key} failed at {self.failed_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.user} may see account {self.account}"

@@ -5,6 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from orderstate.models.common import ReadableJSONField
 from orderstate.models.orders import Order
 
 
@@ -52,7 +53,7 @@ class OrderEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
-    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    data = ReadableJSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from orderstate.models.common import DEFAULT_ACCOUNT, PRICE, positive_or_null
+from orderstate.models.common import DEFAULT_ACCOUNT, PRICE, ReadableJSONField, positive_or_null
 
 
 class FailedOrderStatus(models.TextChoices):
@@ -37,7 +37,7 @@ class FailedOrder(models.Model):
         max_length=16, choices=FailedOrderStatus.choices, default=FailedOrderStatus.WAITING
     )
     retry_order_id = models.CharField(max_length=64, blank=True)
-    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    metadata = ReadableJSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = FailedOrderQuerySet.as_manager()

@@ -5,7 +5,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from orderstate.models.common import AVERAGE, DEFAULT_ACCOUNT, PRICE, positive_or_null
+from orderstate.models.common import (
+    AVERAGE,
+    DEFAULT_ACCOUNT,
+    PRICE,
+    ReadableJSONField,
+    positive_or_null,
+)
 from orderstate.states import ACTIVE, Status
 
 
@@ -83,7 +89,7 @@ class Order(models.Model):
     trade = models.ForeignKey(
         "Trade", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
-    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    metadata = ReadableJSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     version = models.PositiveIntegerField(default=1)
     placed_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

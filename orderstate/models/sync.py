@@ -4,6 +4,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from orderstate.models.common import DEFAULT_ACCOUNT, ReadableJSONField
+
 
 class SyncOutcome(models.TextChoices):
     RUNNING = "running", "Running"
@@ -14,18 +16,23 @@ class SyncOutcome(models.TextChoices):
 
 class SyncRun(models.Model):
     broker = models.CharField(max_length=16)
+    # The account whose orders the run reconciled: who may see the run (and its plan).
+    account = models.CharField(max_length=64, default=DEFAULT_ACCOUNT)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(
         max_length=8, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING
     )
     dry_run = models.BooleanField(default=False)
-    stats = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    stats = ReadableJSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["outcome", "started_at"], name="sync_outcome_started")]
+        indexes = [
+            models.Index(fields=["outcome", "started_at"], name="sync_outcome_started"),
+            models.Index(fields=["account", "started_at"], name="sync_account_started"),
+        ]
 
     def __str__(self):
         return f"{self.broker} sync at {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"

@@ -5,7 +5,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, EXACT, positive_or_null
+from orderstate.models.common import (
+    AMOUNT,
+    AVERAGE,
+    DEFAULT_ACCOUNT,
+    EXACT,
+    ReadableJSONField,
+    positive_or_null,
+)
 from orderstate.models.orders import Order
 
 
@@ -55,7 +62,7 @@ class Trade(models.Model):
         **EXACT, default=0, help_text="What the shares sold so far cost"
     )
     proceeds = models.DecimalField(**EXACT, default=0, help_text="What the shares sold fetched")
-    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    metadata = ReadableJSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = TradeQuerySet.as_manager()

@@ -1,11 +1,18 @@
-"""Prometheus metrics (`/metrics`) for staff and tokens that may read orders.
+"""Prometheus metrics (`/metrics`) for staff sessions and tokens that may read orders.
 
-A plain Django view, like `/healthz`, so it answers whatever DRF would do.
+A plain Django view, like `/healthz`, so it answers whatever DRF would do. Figures
+are read from the database when scraped, so every gunicorn worker reports the same.
+
+Each area adds a source to SOURCES: a function `(now)` or `(now, accounts)` yielding
+`Family`s. A caller limited to some accounts (a scoped token, a user with account
+grants) gets only the sources that take `accounts`, counted over those accounts;
+a source that cannot narrow its figures is left out rather than show other
+accounts' counts.
 """
 
+import functools
+import inspect
 import math
-import threading
-from collections import Counter
 from dataclasses import dataclass
 
 from django.db import DatabaseError
@@ -17,48 +24,31 @@ from django.views.decorators.http import require_GET
 from rest_framework.exceptions import AuthenticationFailed
 
 from orderstate.api.authentication import authenticate_key, key_from_header
-from orderstate.api.permissions import can_read
+from orderstate.auth.rules import may_read_orders, visible_accounts, within
 from orderstate.models import FailedOrder, Order, SyncOutcome, SyncRun, Trade
-from orderstate.ops.health import database_unreachable, last_successful_sync_age
+from orderstate.ops.health import database_unreachable
+from orderstate.ops.prometheus import CONTENT_TYPE, exposition
 from orderstate.states import Status
 
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-
-class RequestCounter:
-    """Responses by method and status since this process started (thread-safe)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._counts = Counter()
-
-    def add(self, method, status):
-        # Unknown methods share one label, so a client cannot grow the series without bound.
-        method = method if method in COUNTED_METHODS else "OTHER"
-        with self._lock:
-            self._counts[(method, status)] += 1
-
-    def snapshot(self):
-        with self._lock:
-            return dict(self._counts)
-
-
-REQUESTS = RequestCounter()
-
-
-def _metrics_denial(request):
-    """None when the caller may read metrics: a staff session, or a token that may read orders."""
+def _caller(request):
+    """(accounts the caller may see, None) or (None, a refusal): a staff session, or a
+    token that may read orders."""
     try:
         key = key_from_header(request)
         if key is not None:
-            user, _ = authenticate_key(key)
-            return None if can_read(user) else _denied(403, "This token may not read metrics.")
+            user, token = authenticate_key(key)
+            if not may_read_orders(user):
+                return None, _denied(403, "This token may not read metrics.")
+            return visible_accounts(user, token), None
     except AuthenticationFailed as exc:
-        return _denied(401, str(exc.detail))
-    if request.user.is_authenticated:
-        return None if request.user.is_staff else _denied(403, "Metrics are for staff.")
-    return _denied(401, "Authentication credentials were not provided.")
+        return None, _denied(401, str(exc.detail))
+    user = request.user
+    if not user.is_authenticated:
+        return None, _denied(401, "Authentication credentials were not provided.")
+    if not (user.is_staff and may_read_orders(user)):
+        return None, _denied(403, "Metrics are for staff.")
+    return visible_accounts(user), None
 
 
 def _denied(status, detail):
@@ -73,13 +63,13 @@ def _denied(status, detail):
 @require_GET
 def metrics(request):
     try:
-        denial = _metrics_denial(request)
+        accounts, denial = _caller(request)
         if denial is not None:
             return denial
-        body = render_metrics()
+        body = render_metrics(accounts=accounts)
     except DatabaseError:
         return database_unreachable()
-    return HttpResponse(body, content_type=PROMETHEUS_CONTENT_TYPE)
+    return HttpResponse(body, content_type=CONTENT_TYPE)
 
 
 @dataclass(frozen=True)
@@ -92,8 +82,9 @@ class Family:
     samples: list
 
 
-def order_families(now):
-    by_status = dict(Order.objects.values_list("status").annotate(n=Count("id")).order_by())
+def order_families(now, accounts=None):
+    orders = within(Order.objects.all(), accounts)
+    by_status = dict(orders.values_list("status").annotate(n=Count("id")).order_by())
     yield Family(
         "orderstate_orders",
         "gauge",
@@ -101,27 +92,35 @@ def order_families(now):
         [((("status", status),), by_status.get(status, 0)) for status in Status.values],
     )
     yield Family(
-        "orderstate_open_trades", "gauge", "Open positions.", [((), Trade.objects.open().count())]
+        "orderstate_open_trades",
+        "gauge",
+        "Open positions.",
+        [((), within(Trade.objects.open(), accounts).count())],
     )
     yield Family(
         "orderstate_failed_orders_waiting",
         "gauge",
         "Failed buys waiting to be retried.",
-        [((), FailedOrder.objects.waiting().count())],
+        [((), within(FailedOrder.objects.waiting(), accounts).count())],
     )
 
 
-def sync_families(now):
-    age = last_successful_sync_age(now)
+def sync_families(now, accounts=None):
+    runs = within(SyncRun.objects.all(), accounts)
+    finished = (
+        runs.filter(outcome=SyncOutcome.OK, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    age = math.nan if finished is None else max(0.0, (now - finished).total_seconds())
     yield Family(
         "orderstate_last_successful_sync_age_seconds",
         "gauge",
         "Seconds since the last sync that finished ok (NaN: none yet).",
-        [((), math.nan if age is None else age)],
+        [((), round(age, 3))],
     )
-    last = (
-        SyncRun.objects.exclude(outcome=SyncOutcome.RUNNING).order_by("-started_at", "-id").first()
-    )
+    last = runs.exclude(outcome=SyncOutcome.RUNNING).order_by("-started_at", "-id").first()
     yield Family(
         "orderstate_last_sync_outcome",
         "gauge",
@@ -133,41 +132,25 @@ def sync_families(now):
     )
 
 
-def request_families(now):
-    yield Family(
-        "orderstate_http_requests_total",
-        "counter",
-        "HTTP responses by method and status, counted by this process since it started.",
-        [
-            ((("method", method), ("status", str(status))), count)
-            for (method, status), count in sorted(REQUESTS.snapshot().items())
-        ],
-    )
-
-
 # Each source yields the Families of one area; add an area's source here.
-SOURCES = [order_families, sync_families, request_families]
+SOURCES = [order_families, sync_families]
 
 
-def render_metrics(now=None):
-    now = now or timezone.now()
-    lines = []
+@functools.cache
+def _counts_per_account(source):
+    return "accounts" in inspect.signature(source).parameters
+
+
+def families(now, accounts=None):
+    """Every source's Families, as the caller limited to `accounts` (None: all) may see them."""
     for source in SOURCES:
-        for family in source(now):
-            lines.append(f"# HELP {family.name} {family.help}")
-            lines.append(f"# TYPE {family.name} {family.kind}")
-            for labels, value in family.samples:
-                label_text = ",".join(f'{key}="{_escape(val)}"' for key, val in labels)
-                sample = f"{{{label_text}}}" if labels else ""
-                lines.append(f"{family.name}{sample} {_number(value)}")
-    return "\n".join(lines) + "\n"
+        if accounts is None:
+            yield from source(now)
+        elif _counts_per_account(source):
+            yield from source(now, accounts=accounts)
 
 
-def _number(value):
-    if isinstance(value, float):
-        return "NaN" if math.isnan(value) else repr(round(value, 3))
-    return str(value)
-
-
-def _escape(value):
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def render_metrics(now=None, accounts=None):
+    """The Prometheus text; the request counter only for callers who see every account."""
+    now = now or timezone.now()
+    return exposition(lambda: families(now, accounts), with_requests=accounts is None)

@@ -1,16 +1,13 @@
-"""The project's own middleware: request counts for /metrics, the Content-Security-Policy,
-and a 503 instead of a 500 when the database goes away mid-request.
-
-Django 5.2 sets X-Frame-Options, Referrer-Policy and HSTS itself but has no CSP.
+"""The project's own middleware: request counts for /metrics, and a 503 instead of a 500
+when the database goes away mid-request. (The Content-Security-Policy is django-csp's.)
 """
 
 import logging
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 
-from orderstate.ops.metrics import REQUESTS
+from orderstate.ops.prometheus import count_request
 
 log = logging.getLogger(__name__)
 
@@ -70,30 +67,5 @@ class RequestCountMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        REQUESTS.add(request.method, response.status_code)
+        count_request(request.method, response.status_code)
         return response
-
-
-class ContentSecurityPolicyMiddleware:
-    """Add the project's CSP to every HTML response that does not carry its own.
-
-    CONTENT_SECURITY_POLICY_BY_PATH gives a path prefix its own policy.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.policy = settings.CONTENT_SECURITY_POLICY
-        self.by_path = getattr(settings, "CONTENT_SECURITY_POLICY_BY_PATH", {})
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        content_type = response.get("Content-Type", "")
-        if content_type.startswith("text/html") and "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = self.policy_for(request.path)
-        return response
-
-    def policy_for(self, path):
-        for prefix, policy in self.by_path.items():
-            if path.startswith(prefix):
-                return policy
-        return self.policy

@@ -41,10 +41,12 @@ def run_sync(
     or skipped (another sync holds the lock).
     """
     name = getattr(broker, "name", None) or broker_name or settings.ORDERSTATE_BROKER
+    account = account or settings.ORDERSTATE_DEFAULT_ACCOUNT
     with single_instance(LOCK_NAME) as acquired:
         if not acquired:
             return SyncRun.objects.create(
                 broker=name,
+                account=account,
                 dry_run=dry_run,
                 outcome=SyncOutcome.SKIPPED,
                 finished_at=timezone.now(),
@@ -58,7 +60,7 @@ def run_sync(
             finished_at=timezone.now(),
             error="abandoned: the process ended during the run",
         )
-        run = SyncRun.objects.create(broker=name, dry_run=dry_run)
+        run = SyncRun.objects.create(broker=name, account=account, dry_run=dry_run)
         try:
             broker = broker or get_broker(name)
             book = broker.fetch_order_book()
@@ -68,7 +70,7 @@ def run_sync(
         except Exception as exc:
             log.exception("sync %s: reading the %s book failed", run.pk, name)
             return _finish(run, SyncOutcome.FAILED, empty_stats(), f"{type(exc).__name__}: {exc}")
-        ctx = Context.of(source, actor, account or settings.ORDERSTATE_DEFAULT_ACCOUNT)
+        ctx = Context.of(source, actor, account)
         reconciliation = Reconciliation(ctx, book, fetched_at=run.started_at, dry_run=dry_run)
         try:
             stats = reconciliation.run()

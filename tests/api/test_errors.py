@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from orderstate.errors import ValidationError
 from orderstate.models import Order, OrderEvent
 from tests.api.bodies import SELL, register
 
@@ -145,7 +146,7 @@ def test_over_long_strings_are_400(trader_api):
 def test_nul_in_metadata_is_400(trader_api):
     body = assert_error_body(register(trader_api, metadata={"note": "a\x00b"}), 400)
 
-    assert "metadata" in body["fields"]
+    assert "metadata.note" in body["fields"]
 
 
 def test_huge_metadata_is_400(trader_api):
@@ -206,16 +207,15 @@ def test_wrong_method_is_405(trader_api, order, method, path):
     assert assert_error_body(response, 405)["code"] == "method_not_allowed"
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        {"page": "0"},
-        {"page": "abc"},
-        {"page": "99999999999999999999999"},
-    ],
-)
-def test_bad_page_is_404_json(trader_api, query):
-    assert_error_body(trader_api.get(ORDERS, query), 404)
+@pytest.mark.parametrize("page", ["0", "abc", "99999999999999999999999", "-1"])
+def test_a_page_that_is_not_a_whole_number_from_1_is_400_json(trader_api, page):
+    body = assert_error_body(trader_api.get(ORDERS, {"page": page}), 400)
+
+    assert "page" in body["fields"]
+
+
+def test_a_page_past_the_last_is_404_json(trader_api):
+    assert_error_body(trader_api.get(ORDERS, {"page": "2"}), 404)
 
 
 @pytest.mark.parametrize(
@@ -292,10 +292,11 @@ def test_metadata_nested_too_deeply_is_400(trader_api):
     assert "metadata" in body["fields"]
 
 
-def test_body_beyond_the_upload_limit_is_400_json(trader_api):
+def test_body_beyond_the_upload_limit_is_413_json(trader_api):
     raw = json.dumps({**SELL, "metadata": {"blob": "x" * 3_000_000}})
 
-    assert assert_error_body(post_raw(trader_api, ORDERS, raw), 400)["code"] == "bad_request"
+    body = assert_error_body(post_raw(trader_api, ORDERS, raw), 413)
+    assert body["code"] == "request_too_large"
 
 
 @pytest.mark.parametrize("accept", ["application/xml", "text/html"])
@@ -303,3 +304,23 @@ def test_unsupported_accept_is_406_json(trader_api, accept):
     response = trader_api.get(ORDERS, HTTP_ACCEPT=accept)
 
     assert assert_error_body(response, 406)["code"] == "not_acceptable"
+
+
+@pytest.mark.parametrize("order_id", [".", "..", "a/b", "a\\b", " .. "])
+def test_ids_a_url_path_cannot_carry_are_400(trader_api, order_id):
+    body = assert_error_body(register(trader_api, broker_order_id=order_id), 400)
+
+    assert "broker_order_id" in body["fields"]
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("order_id", ["...", "1.2", "A-1.b"])
+def test_ids_with_dots_inside_still_register_and_read_back(trader_api, order_id):
+    assert register(trader_api, broker_order_id=order_id).status_code == 201
+
+    assert trader_api.get(f"/api/v1/orders/{order_id}/").json()["broker_order_id"] == order_id
+
+
+def test_the_manager_refuses_dot_ids_too(manager):
+    with pytest.raises(ValidationError):
+        manager.register_sell_order("TCS-EQ", "..", "10.00", 1)

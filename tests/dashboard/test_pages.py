@@ -42,9 +42,16 @@ def test_login_page_has_labelled_fields_and_logs_in(client, viewer):
     assert response["Location"] == "/orders/"
 
 
-@pytest.mark.parametrize("url", PAGES)
-def test_every_page_renders_for_a_logged_in_user_without_permissions(tcs_sell_order, url):
+@pytest.mark.parametrize("url", [*PAGES, "/orders/S-100/"])
+def test_every_page_is_403_for_a_logged_in_user_without_view_order(tcs_sell_order, url):
     response = logged_in_client(UserFactory()).get(url)
+    assert response.status_code == 403
+    assert "S-100" not in text(response)
+
+
+@pytest.mark.parametrize("url", [*PAGES, "/orders/S-100/"])
+def test_every_page_renders_for_a_viewer(viewer_client, tcs_sell_order, url):
+    response = viewer_client.get(url)
     assert response.status_code == 200
     assert "htmx.min.js" in text(response)
 
@@ -87,11 +94,32 @@ def test_overview_without_any_sync_is_stale(viewer_client):
     assert "No sync has run yet." in body
 
 
-def test_overview_shows_a_recent_ok_sync_with_its_stats(viewer_client):
-    SyncRunFactory(stats={"checked": 12, "executed": 2})
+def test_overview_shows_a_recent_ok_sync_with_its_stats_in_words(viewer_client):
+    SyncRunFactory(stats={"checked": 12, "executed": 2, "partially_filled": 1, "missing": 0})
     body = text(viewer_client.get("/"))
     assert 'class="card sync fresh"' in body
-    assert "<dt>checked</dt><dd>12</dd>" in body
+    assert "12 broker orders compared:" in body
+    assert "<strong>2</strong> executed" in body
+    assert "<strong>1</strong> partly filled" in body
+    assert "partially_filled" not in body
+    assert "missing" not in body
+
+
+def test_overview_hides_a_sync_without_changes_behind_nothing_changed(viewer_client):
+    SyncRunFactory(
+        stats={"checked": 3, "executed": 0, "state_problems": 0, "state_problem_codes": {}}
+    )
+    body = text(viewer_client.get("/"))
+    assert "3 broker orders compared: nothing changed." in body
+    assert "state_problem_codes" not in body
+    assert "<strong>0</strong>" not in body
+
+
+def test_overview_names_problems_found_after_the_sync(viewer_client):
+    codes = {"oversold": 1, "unprotected_position": 2}
+    SyncRunFactory(stats={"checked": 1, "state_problems": 3, "state_problem_codes": codes})
+    body = text(viewer_client.get("/"))
+    assert "Problems found after the sync: 1 oversold, 2 unprotected position." in body
 
 
 def test_overview_shows_an_old_sync_as_stale_with_the_reason(viewer_client, settings):

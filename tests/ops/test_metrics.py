@@ -5,9 +5,9 @@ import re
 from datetime import timedelta
 from unittest import mock
 
-import pytest
 from django.db import OperationalError
 
+from orderstate.manager import OrderStateManager
 from orderstate.models import SyncOutcome
 from orderstate.models.auth import ApiToken
 from orderstate.ops import metrics
@@ -77,7 +77,9 @@ def test_metrics_with_a_token_report_state_in_prometheus_format(client, trader, 
 
 def test_metrics_count_requests_by_method_and_status(client, staff_user):
     client.force_login(staff_user)
-    before = metrics.REQUESTS.snapshot().get(("DELETE", 405), 0)
+    before = parse_exposition(client.get("/metrics").content.decode()).get(
+        ("orderstate_http_requests_total", 'method="DELETE",status="405"'), 0
+    )
     client.delete("/healthz")
     client.generic("BREW", "/healthz")
     samples = parse_exposition(client.get("/metrics").content.decode())
@@ -101,7 +103,50 @@ def test_metrics_are_503_when_the_database_is_down(client, staff_user):
     assert "gone" not in response.content.decode()
 
 
-@pytest.mark.parametrize("value", ['a"b', "a\\b", "a\nb"])
-def test_label_values_are_escaped(value):
-    assert "\n" not in metrics._escape(value)
-    assert re.fullmatch(r'(?:[^"\\]|\\.)*', metrics._escape(value))
+def test_a_scoped_token_sees_only_its_accounts_counts(client, trader, tcs_sell_order, monkeypatch):
+    OrderStateManager(source="api", account="family").register_sell_order(
+        "INFY-EQ", "S-F", "1500.00", 3
+    )
+    SyncRunFactory(account="default", outcome=SyncOutcome.FAILED)
+
+    def unscoped(now):
+        yield metrics.Family("orderstate_everyones_total", "gauge", "Summed over accounts.", [])
+
+    monkeypatch.setattr(metrics, "SOURCES", [*metrics.SOURCES, unscoped])
+    _, key = ApiToken.issue(trader, account="family")
+    text = client.get("/metrics", HTTP_AUTHORIZATION=f"Token {key}").content.decode()
+    samples = parse_exposition(text)
+
+    assert samples[("orderstate_orders", 'status="PENDING"')] == 1  # S-F, not S-100 too
+    assert samples[("orderstate_last_sync_outcome", 'outcome="failed"')] == 0
+    assert "orderstate_everyones_total" not in text
+    assert "orderstate_http_requests_total" not in text
+
+
+def test_an_unscoped_token_sees_every_account(client, trader, tcs_sell_order):
+    OrderStateManager(source="api", account="family").register_sell_order(
+        "INFY-EQ", "S-F", "1500.00", 3
+    )
+    _, key = ApiToken.issue(trader)
+    samples = parse_exposition(
+        client.get("/metrics", HTTP_AUTHORIZATION=f"Token {key}").content.decode()
+    )
+
+    assert samples[("orderstate_orders", 'status="PENDING"')] == 2
+
+
+def test_every_sources_families_are_exposed_with_their_kind(client, staff_user, monkeypatch):
+    def feed_families(now):
+        yield metrics.Family(
+            "orderstate_feed_frames_total", "counter", "Frames read.", [((("kind", "order"),), 3)]
+        )
+        yield metrics.Family("orderstate_feed_connected", "gauge", "1 while connected.", [((), 1)])
+
+    monkeypatch.setattr(metrics, "SOURCES", [*metrics.SOURCES, feed_families])
+    client.force_login(staff_user)
+    text = client.get("/metrics").content.decode()
+    samples = parse_exposition(text)
+
+    assert "# TYPE orderstate_feed_frames_total counter" in text
+    assert samples[("orderstate_feed_frames_total", 'kind="order"')] == 3
+    assert samples[("orderstate_feed_connected", "")] == 1
