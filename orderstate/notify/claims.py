@@ -7,70 +7,80 @@ rows nobody else is taking, and stamped with a lease (`claimed_until`,
 deliverer that dies mid-send lets its lease run out and the row is sent again
 (at least once). SQLite runs one deliverer (the command's lock).
 
-Free slots are shared across subscriptions, so one target's backlog never
-starves another's. A subscription that is failing gets one message at a time (a
-probe) and a Telegram chat one at a time (Telegram limits a chat's rate, and a
-person reads them in order).
+The rows claimed at once are shared across subscriptions, so one target's
+backlog never starves another's. A target that is failing gets one message at a
+time (a probe), and a Telegram chat one at a time (Telegram limits a chat's
+rate, and a person reads them in order).
 """
 
 import math
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
 from orderstate.models import Channel, Delivery, OutboxMessage, Subscription
 
 
-def lease_length():
-    """Long enough for a send bounded by the timeout, with room to record its outcome."""
-    return timedelta(seconds=3 * settings.ORDERSTATE_NOTIFY_TIMEOUT_SECONDS + 30)
+def claim(
+    worker, limit, *, cutoff, now, lease, per_target, held, failing=(), resting=(), rotation=0
+):
+    """Lease up to `limit` messages due by `cutoff` to `worker` for `lease` (a timedelta);
+    returns them with event, order and subscription loaded.
 
-
-def room_for(subscription, concurrency, in_flight):
-    cap = (
-        1
-        if subscription.channel == Channel.TELEGRAM or subscription.consecutive_failures
-        else (concurrency)
-    )
-    return cap - in_flight.get(subscription.pk, 0)
-
-
-def claim(worker, free, *, cutoff, now, concurrency, in_flight, rotation=0):
-    """Lease up to `free` messages due by `cutoff`; returns them with event, order and
-    subscription loaded.
-
-    `in_flight` counts this deliverer's unfinished sends by subscription id;
-    `rotation` shifts which subscription is served first, for fairness across calls.
+    `held` counts the messages this worker already holds by subscription id; a
+    subscription holds at most `per_target`, or one if it is a Telegram chat or
+    failing (`failing`: ids this worker saw fail); those in `resting` (failed in
+    this pass) get none. `rotation` shifts which subscription is served first,
+    for fairness across calls.
     """
     with transaction.atomic():
-        subscriptions = list(
+        subscriptions = (
             Subscription.objects.filter(active=True)
             .filter(Q(paused_until__isnull=True) | Q(paused_until__lte=cutoff))
+            .exclude(pk__in=list(resting))
             .order_by("pk")
         )
-        rooms = [(s, room_for(s, concurrency, in_flight)) for s in subscriptions]
+        rooms = [(s, _cap(s, per_target, failing) - held.get(s.pk, 0)) for s in subscriptions]
         rooms = [(s, room) for s, room in rooms if room > 0]
-        if not rooms or free <= 0:
+        if not rooms or limit <= 0:
             return []
         start = rotation % len(rooms)
         rooms = rooms[start:] + rooms[:start]
-        share = math.ceil(free / len(rooms))
+        share = math.ceil(limit / len(rooms))
         claimed = []
         for subscription, room in rooms:
-            take = min(room, share, free - len(claimed))
+            take = min(room, share, limit - len(claimed))
             if take <= 0:
                 break
             claimed.extend(_due(subscription, take, cutoff, now))
         if claimed:
-            until = now + lease_length()
+            until = now + lease
             OutboxMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(
                 claimed_until=until, claimed_by=worker
             )
             for message in claimed:
                 message.claimed_until, message.claimed_by = until, worker
     return claimed
+
+
+def release(worker, messages):
+    """Give back leases on messages claimed but not sent: they are due again at once."""
+    OutboxMessage.objects.filter(pk__in=[m.pk for m in messages], claimed_by=worker).update(
+        claimed_until=None
+    )
+
+
+def one_at_a_time(subscription, failing=()):
+    """A Telegram chat, or a target that is failing (here or in `failing`, ids seen failing)."""
+    return (
+        subscription.channel == Channel.TELEGRAM
+        or bool(subscription.consecutive_failures)
+        or subscription.pk in failing
+    )
+
+
+def _cap(subscription, per_target, failing):
+    return 1 if one_at_a_time(subscription, failing) else per_target
 
 
 def _due(subscription, limit, cutoff, now):

@@ -54,8 +54,8 @@ def test_a_receiver_down_for_an_hour_loses_nothing_and_is_not_hammered(manager, 
     assert len(expected) == 30  # 29 fills and the execution
     assert sent == expected
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {Delivery.DELIVERED}
-    # The first pass sends up to 8 side by side; then one probe per backoff (at most 10 min).
-    assert tries_while_down <= 8 + 15
+    # The first pass sends up to 16 side by side; then one probe per backoff (at most 10 min).
+    assert tries_while_down <= 16 + 15
     subscription.refresh_from_db()
     assert subscription.consecutive_failures == 0
 
