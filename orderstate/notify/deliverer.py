@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 PASS_SECONDS = 60  # a pass stops claiming after this long (SQLite's lock is taken per pass)
 POLL_SECONDS = 0.5
 # Outcomes are written in batches: one transaction for up to this many, or this long.
-RECORD_BATCH = 32
-RECORD_SECONDS = 0.1
+RECORD_BATCH = 64
+RECORD_SECONDS = 0.2
 
 
 class Deliverer:
@@ -62,6 +62,7 @@ class Deliverer:
         self.finished_since = 0.0
         self.failing = set()  # subscription ids that failed in this process: one send at a time
         self.failed_this_pass = set()  # ... and those that failed in this pass: no more sends
+        self.claimed_up_to = {}
         self.rotation = 0
 
     def deliver_due(self, stopping=lambda: False, max_seconds=PASS_SECONDS):
@@ -76,6 +77,7 @@ class Deliverer:
         deadline = time.monotonic() + max_seconds
         counts = Counter()
         self.failed_this_pass = set()
+        self.claimed_up_to = {}  # subscription id -> (next_attempt_at, id) last claimed
         while True:
             claiming = not stopping() and time.monotonic() < deadline
             if claiming and self._queued_count() < self.concurrency * 2:
@@ -148,10 +150,12 @@ class Deliverer:
             held=self._held(),
             failing=self.failing,
             resting=self.failed_this_pass,
+            after=self.claimed_up_to,
             rotation=self.rotation,
         )
         for message in messages:
             self.queued[message.subscription_id].append(message)
+            self.claimed_up_to[message.subscription_id] = (message.next_attempt_at, message.pk)
         return len(messages)
 
     def _dispatch(self):

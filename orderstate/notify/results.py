@@ -11,10 +11,10 @@ import random
 from collections import Counter, defaultdict
 from datetime import timedelta
 
-from django.db import transaction
 from django.db.models import F
 
 from orderstate.models import Delivery, OutboxMessage, Subscription
+from orderstate.notify.claims import bookkeeping
 from orderstate.notify.retry import give_up_at, retry_delay
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ HEALTH_FIELDS = [
 def record(worker, outcomes, now, rng=random):
     """Write `outcomes`, a list of (message, senders.Outcome), in one transaction; counts."""
     counts = Counter()
-    with transaction.atomic():
+    with bookkeeping():
         delivered = [message.pk for message, outcome in outcomes if outcome.delivered]
         if delivered:
             counts["delivered"] = OutboxMessage.objects.filter(
@@ -80,23 +80,24 @@ def _subscriptions_after(outcomes, now, rng):
     by_subscription = defaultdict(list)
     for message, outcome in outcomes:
         by_subscription[message.subscription_id].append(outcome)
-    # The common case in one UPDATE each: a healthy target that delivered stays healthy.
-    for pk, outcomes_of_one in list(by_subscription.items()):
-        if all(outcome.delivered for outcome in outcomes_of_one):
-            healthy = Subscription.objects.filter(pk=pk, consecutive_failures=0)
-            if healthy.update(last_delivered_at=now, paused_until=None):
-                del by_subscription[pk]
-    if not by_subscription:
-        return
-    # Locked in primary-key order, as every writer of subscriptions locks them.
-    subscriptions = Subscription.objects.select_for_update().filter(pk__in=list(by_subscription))
-    for subscription in subscriptions.order_by("pk"):
-        results = by_subscription[subscription.pk]
+    # In primary-key order, as every writer of several subscriptions goes, so two
+    # deliverers writing outcomes queue instead of deadlocking.
+    for pk, results in sorted(by_subscription.items()):
+        delivered = [outcome for outcome in results if outcome.delivered]
+        # The common case in one UPDATE: a healthy target that delivered stays healthy.
+        healthy = Subscription.objects.filter(pk=pk, consecutive_failures=0)
+        if len(delivered) == len(results) and healthy.update(
+            last_delivered_at=now, paused_until=None
+        ):
+            continue
+        subscription = Subscription.objects.select_for_update().filter(pk=pk).first()
+        if subscription is None:
+            continue  # deleted meanwhile, with its messages
         failures = [outcome for outcome in results if not outcome.delivered]
         if failures:
             subscription.last_failed_at = now
             subscription.last_error = failures[-1].error
-        if len(failures) < len(results):
+        if delivered:
             _recovered(subscription, now)
         else:
             _failing(subscription, failures, now, rng)
