@@ -84,6 +84,8 @@ def test_dead_messages_can_be_tried_once_more(superuser_client, manager):
     manager.register_buy_order("TCS-EQ", "B-1", "3900.00", 10)
     manager.mark_order_executed("TCS", "B-1", "3900.00")
     OutboxMessage.objects.update(status="dead")
+    listing = superuser_client.get("/admin/orderstate/outboxmessage/?status__exact=dead")
+    assert f"executed #{OutboxMessage.objects.get().event_id}" in listing.content.decode()
 
     superuser_client.post(
         "/admin/orderstate/outboxmessage/",
