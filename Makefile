@@ -39,9 +39,11 @@ run: install var/secret_key
 	DEBUG=true $(PY) manage.py demo_login --host $(HOST) --port $(PORT)
 	@mkdir -p var
 	@echo "  paper-broker sync every 5 s, logging to var/paper-sync.log"
+	@echo "  notification deliverer (idle until something is subscribed), logging to var/notify.log"
 	DEBUG=true $(PY) manage.py sync_broker --broker paper --loop --interval 5 \
 		>> var/paper-sync.log 2>&1 & sync=$$!; \
-	trap 'kill $$sync 2>/dev/null' EXIT INT TERM; \
+	DEBUG=true $(PY) manage.py deliver_notifications --loop >> var/notify.log 2>&1 & notify=$$!; \
+	trap 'kill $$sync $$notify 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production mode on this machine: DEBUG off, static files from whitenoise, gunicorn.

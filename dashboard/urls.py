@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import actions, lists, orders, overview
+from dashboard.views import actions, lists, notifications, orders, overview
 
 app_name = "dashboard"
 
@@ -15,4 +15,6 @@ urlpatterns = [
     path("trades/", lists.trade_list, name="trades"),
     path("sync/", lists.sync_list, name="sync_runs"),
     path("sync/run/", actions.run_sync, name="sync_run"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/<int:pk>/test/", notifications.send_test, name="notification_test"),
 ]

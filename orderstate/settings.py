@@ -213,6 +213,22 @@ ORDERSTATE_REPLAY_FILE = env_str("ORDERSTATE_REPLAY_FILE", "")
 ORDERSTATE_PAPER_SEED = env_int("ORDERSTATE_PAPER_SEED", 7)
 ORDERSTATE_LOCK_TTL_SECONDS = env_int("ORDERSTATE_LOCK_TTL_SECONDS", 900)
 
+# Notifications (orderstate/notify, docs/settings.md#notifications): retries back off
+# from BACKOFF (0: retry at the next pass) doubling up to BACKOFF_MAX, until a message
+# is MAX_AGE old and is given up as dead.
+ORDERSTATE_NOTIFY_BACKOFF_SECONDS = env_int("ORDERSTATE_NOTIFY_BACKOFF_SECONDS", 5, minimum=0)
+ORDERSTATE_NOTIFY_BACKOFF_MAX_SECONDS = env_int(
+    "ORDERSTATE_NOTIFY_BACKOFF_MAX_SECONDS", 600, minimum=0
+)
+ORDERSTATE_NOTIFY_MAX_AGE_SECONDS = env_int("ORDERSTATE_NOTIFY_MAX_AGE_SECONDS", 86400, minimum=1)
+ORDERSTATE_NOTIFY_TIMEOUT_SECONDS = env_int("ORDERSTATE_NOTIFY_TIMEOUT_SECONDS", 10, minimum=1)
+ORDERSTATE_NOTIFY_CONCURRENCY = env_int("ORDERSTATE_NOTIFY_CONCURRENCY", 8, minimum=1)
+ORDERSTATE_NOTIFY_BACKLOG_ALERT_SECONDS = env_int(
+    "ORDERSTATE_NOTIFY_BACKLOG_ALERT_SECONDS", 900, minimum=1
+)
+ORDERSTATE_NOTIFY_KEEP_DAYS = env_int("ORDERSTATE_NOTIFY_KEEP_DAYS", 7, minimum=1)
+TELEGRAM_API_BASE = env_str("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -221,7 +237,12 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs each request's URL at INFO, and a Telegram URL holds the bot token.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 # Production hardening (README, "Running in production"). HTTPS=true says the site

@@ -8,5 +8,7 @@ price, tracking, notes), `fills` (executions and the step every fill shares),
 `positions` (what a fill does to a trade), `broker` and `broker_rule` (the
 broker's view applied, and the pure rule deciding it), `failed_orders` (the
 retry queue), `imports` (history as recorded), `repairs` (corrections of
-positions).
+positions), `notifications` (events about no one order: sync failed or stale,
+position mismatch, feed down, a test) and `outbox` (the outbox rows every event
+writer adds for the subscriptions that want the event).
 """

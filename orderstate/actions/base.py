@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from django.utils import timezone
 
+from orderstate.actions import outbox
 from orderstate.errors import InvalidTransition, OrderNotFound, StaleVersion, ValidationError
 from orderstate.models import DEFAULT_ACCOUNT, EventSource, Order, OrderEvent, Source
 from orderstate.states import TERMINAL, can_transition
@@ -161,7 +162,8 @@ def write_event(ctx, order, kind, from_status, to_status, data):
 
 
 def write_events(ctx, order, events):
-    """Write (kind, from_status, to_status, data) events about `order` (or None) in one INSERT.
+    """Write (kind, from_status, to_status, data) events about `order` (or None) in one INSERT,
+    with the outbox rows of the subscriptions that want them.
 
     With a buffer in the context they wait for the buffer's own INSERT instead.
     """
@@ -180,7 +182,9 @@ def write_events(ctx, order, events):
     if ctx.event_buffer is not None:
         ctx.event_buffer.extend(rows)
         return rows
-    return OrderEvent.objects.bulk_create(rows)
+    written = OrderEvent.objects.bulk_create(rows)
+    outbox.enqueue(written, ctx.account)
+    return written
 
 
 def metadata_change(old, new):

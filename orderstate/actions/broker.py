@@ -8,7 +8,7 @@ order is decided by `broker_rule.broker_target`; this module writes it.
 from django.db import transaction
 from django.utils import timezone
 
-from orderstate.actions import failed_orders, ledger
+from orderstate.actions import failed_orders, ledger, outbox
 from orderstate.actions.base import (
     active_sell,
     change_order,
@@ -17,6 +17,7 @@ from orderstate.actions.base import (
     get_order,
     lock_orders,
     note_broker_view,
+    write_event,
 )
 from orderstate.actions.broker_rule import BrokerReport, broker_target
 from orderstate.actions.fills import apply_fill, remainder_price
@@ -26,6 +27,7 @@ from orderstate.models import EventKind, Order, OrderEvent, OrderType, Product, 
 from orderstate.money import on_tick
 from orderstate.states import ACTIVE, Status
 
+MANUAL_TRADES = ("manual_sell", "manual_buy")
 STATUS_EVENT = {Status.CANCELLED: EventKind.CANCELLED, Status.REJECTED: EventKind.REJECTED}
 
 
@@ -62,6 +64,7 @@ def _apply_batch_at_once(ctx, reports):
             follow_broker(batch, orders[pk], report, positions=positions) for pk, report in reports
         ]
         OrderEvent.objects.bulk_create(events, batch_size=500)
+        outbox.enqueue(events, ctx.account)
     return outcomes
 
 
@@ -184,7 +187,8 @@ def record_broker_order(ctx, broker_order):
     position by hand), the bot's sell order for the symbol stops being tracked;
     a partial manual sell leaves the bot's live sell alone (check_state flags a
     sell that now covers more than is held). A filled BUY of a symbol in the
-    failed-buy queue (a manual buy) takes the symbol out of the queue.
+    failed-buy queue (a manual buy) takes the symbol out of the queue. Either
+    writes a `manual_trade` event, which notifications may want.
     """
     bo = broker_order
     changes = []
@@ -208,6 +212,21 @@ def record_broker_order(ctx, broker_order):
             and failed_orders.resolve(ctx, bo.base_symbol, bo.order_id, manual=True)
         ):
             changes.append("manual_buy")
+        manual = [change for change in changes if change in MANUAL_TRADES]
+        if manual:
+            write_event(
+                ctx,
+                order,
+                EventKind.MANUAL_TRADE,
+                order.status,
+                order.status,
+                {
+                    "trade": manual[0],
+                    "side": bo.side,
+                    "quantity": bo.filled_quantity,
+                    "price": str(bo.average_price or bo.price or ""),
+                },
+            )
     return order, changes
 
 

@@ -4,16 +4,22 @@
 each answers a name and a dict with at least `count`; any count above zero
 makes `/healthz` say "degraded".
 
+Notifications waiting longer than their threshold mean a receiver is down or no
+deliverer runs.
+
 An oversold symbol (a sell recorded before the buy that covers it) is normal for
 the moment it takes the next sync to bring the buy; one still oversold after a
 sync finished is a wrong position someone must look at.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from django.db.models import Min, Sum
+from django.conf import settings
+from django.db.models import Count, Min, Sum
+from django.utils import timezone
 
-from orderstate.models import Lot, Side, SyncOutcome, SyncRun
+from orderstate.models import Lot, OutboxMessage, Side, SyncOutcome, SyncRun
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,23 @@ def oversold_alert():
     }
 
 
-SOURCES = [oversold_alert]
+def notify_backlog_alert(now=None):
+    """Notifications undelivered for longer than ORDERSTATE_NOTIFY_BACKLOG_ALERT_SECONDS: a
+    receiver down, or no deliverer running."""
+    now = now or timezone.now()
+    limit = timedelta(seconds=settings.ORDERSTATE_NOTIFY_BACKLOG_ALERT_SECONDS)
+    late = OutboxMessage.objects.pending().filter(
+        subscription__active=True, created_at__lt=now - limit
+    )
+    figures = late.aggregate(count=Count("id"), oldest=Min("created_at"))
+    oldest = figures["oldest"]
+    return "notify_backlog", {
+        "count": figures["count"],
+        "oldest_age_seconds": None if oldest is None else round((now - oldest).total_seconds()),
+    }
+
+
+SOURCES = [oversold_alert, notify_backlog_alert]
 
 
 def degraded():

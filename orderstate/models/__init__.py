@@ -1,5 +1,5 @@
 """The order state as rows: orders and fills, positions, the failed-buy queue, the audit log,
-sync runs, API tokens and the paper broker's book.
+sync runs, API tokens, the paper broker's book, and notification subscriptions with their outbox.
 
 Rows are read anywhere and changed only by `orderstate.actions`. Invariants are
 database constraints too, so a bad row is refused whoever writes it. Each model
@@ -11,6 +11,13 @@ from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, PRICE
 from orderstate.models.events import EventKind, EventSource, OrderEvent
 from orderstate.models.failed_orders import FailedOrder, FailedOrderStatus
 from orderstate.models.ledger import Lot, LotMatch, Position
+from orderstate.models.notifications import (
+    NOTIFIABLE_KINDS,
+    Channel,
+    Delivery,
+    OutboxMessage,
+    Subscription,
+)
 from orderstate.models.orders import Fill, Order, OrderType, Product, Side, Source, Variety
 from orderstate.models.paper import PaperOrder
 from orderstate.models.sync import InstanceLock, SyncOutcome, SyncRun
@@ -20,9 +27,12 @@ __all__ = [
     "AMOUNT",
     "AVERAGE",
     "DEFAULT_ACCOUNT",
+    "NOTIFIABLE_KINDS",
     "PRICE",
     "AccountGrant",
     "ApiToken",
+    "Channel",
+    "Delivery",
     "EventKind",
     "EventSource",
     "FailedOrder",
@@ -34,11 +44,13 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderType",
+    "OutboxMessage",
     "PaperOrder",
     "Position",
     "Product",
     "Side",
     "Source",
+    "Subscription",
     "SyncOutcome",
     "SyncRun",
     "Trade",

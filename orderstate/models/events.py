@@ -37,6 +37,13 @@ class EventKind(models.TextChoices):
     TRADE_UPDATED = "trade_updated", "Trade updated"
     FAILED_ORDER = "failed_order", "Failed order"
     NOTE = "note", "Note"
+    # Not about one order's state: what notifications are for (orderstate/notify).
+    MANUAL_TRADE = "manual_trade", "Manual trade detected"
+    POSITION_MISMATCH = "position_mismatch", "Position mismatch"
+    SYNC_FAILED = "sync_failed", "Sync failed"
+    SYNC_STALE = "sync_stale", "Sync stale"
+    FEED_DOWN = "feed_down", "Order feed down"
+    NOTIFICATION_TEST = "notification_test", "Test notification"
 
 
 class OrderEvent(models.Model):

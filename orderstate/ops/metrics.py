@@ -25,7 +25,15 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from orderstate.api.authentication import authenticate_key, key_from_header
 from orderstate.auth.rules import may_read_orders, visible_accounts, within
-from orderstate.models import FailedOrder, Order, SyncOutcome, SyncRun, Trade
+from orderstate.models import (
+    Delivery,
+    FailedOrder,
+    Order,
+    OutboxMessage,
+    SyncOutcome,
+    SyncRun,
+    Trade,
+)
 from orderstate.ops.health import database_unreachable
 from orderstate.ops.prometheus import CONTENT_TYPE, exposition
 from orderstate.states import Status
@@ -132,8 +140,31 @@ def sync_families(now, accounts=None):
     )
 
 
+def outbox_families(now):
+    backlog = OutboxMessage.objects.backlog()
+    oldest = backlog["oldest"]
+    yield Family(
+        "orderstate_notify_backlog",
+        "gauge",
+        "Notifications not yet delivered, for active subscriptions.",
+        [((), backlog["count"])],
+    )
+    yield Family(
+        "orderstate_notify_oldest_undelivered_age_seconds",
+        "gauge",
+        "Age of the oldest notification not yet delivered (0: none waiting).",
+        [((), 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds()))],
+    )
+    yield Family(
+        "orderstate_notify_dead",
+        "gauge",
+        "Notifications given up after the maximum age, still kept.",
+        [((), OutboxMessage.objects.filter(status=Delivery.DEAD).count())],
+    )
+
+
 # Each source yields the Families of one area; add an area's source here.
-SOURCES = [order_families, sync_families]
+SOURCES = [order_families, sync_families, outbox_families]
 
 
 @functools.cache

@@ -2,7 +2,8 @@
 and recorded as a SyncRun with its counts (DESIGN.md, "Broker sync").
 
 The book is fetched before any transaction; a broker that cannot be read ends
-the run as failed and changes nothing.
+the run as failed, changes nothing, and writes a `sync_failed` event (once per
+failure episode) for notifications.
 """
 
 import logging
@@ -11,6 +12,7 @@ from collections import Counter
 from django.conf import settings
 from django.utils import timezone
 
+from orderstate.actions import notifications
 from orderstate.actions.base import Context
 from orderstate.brokers import get_broker
 from orderstate.brokers.base import BrokerUnavailable
@@ -61,16 +63,16 @@ def run_sync(
             error="abandoned: the process ended during the run",
         )
         run = SyncRun.objects.create(broker=name, account=account, dry_run=dry_run)
+        ctx = Context.of(source, actor, account)
         try:
             broker = broker or get_broker(name)
             book = broker.fetch_order_book()
         except BrokerUnavailable as exc:
             log.warning("sync %s: broker unavailable: %s", run.pk, exc)
-            return _finish(run, SyncOutcome.FAILED, empty_stats(), str(exc))
+            return _fail(ctx, run, str(exc))
         except Exception as exc:
             log.exception("sync %s: reading the %s book failed", run.pk, name)
-            return _finish(run, SyncOutcome.FAILED, empty_stats(), f"{type(exc).__name__}: {exc}")
-        ctx = Context.of(source, actor, account)
+            return _fail(ctx, run, f"{type(exc).__name__}: {exc}")
         reconciliation = Reconciliation(ctx, book, fetched_at=run.started_at, dry_run=dry_run)
         try:
             stats = reconciliation.run()
@@ -127,6 +129,15 @@ def summary(run):
         codes = ",".join(f"{code}:{n}" for code, n in stats.get("state_problem_codes", {}).items())
         problems = f" state_problems={stats['state_problems']}" + (f" ({codes})" if codes else "")
     return f"sync #{run.pk} {run.broker} {run.outcome}{dry} {counts}{problems}{error}"
+
+
+def _fail(ctx, run, error):
+    """End a run whose book could not be read, and tell whoever listens (a `sync_failed`
+    event, once per failure episode; a dry run tells no one)."""
+    _finish(run, SyncOutcome.FAILED, empty_stats(), error)
+    if not run.dry_run:
+        notifications.record_sync_failed(ctx, run)
+    return run
 
 
 def _finish(run, outcome, stats, error=""):

@@ -51,9 +51,9 @@ def child(database_url, label):
 class scratch_postgres:
     """A database created for the benchmark beside BENCH_DATABASE_URL's, dropped afterwards."""
 
-    def __init__(self, url):
+    def __init__(self, url, area="sync"):
         self.parts = urlsplit(url)
-        self.name = scratch_database_name("sync")
+        self.name = scratch_database_name(area)
 
     def _admin(self):
         import psycopg

@@ -6,13 +6,13 @@ import pytest
 from dashboard.templatetags.dashboard_format import (
     age,
     duration,
-    group_indian,
     indian_number,
     inr,
     ist,
     pnl_class,
     stats_summary,
 )
+from orderstate.display import group_indian
 
 
 @pytest.mark.parametrize(
