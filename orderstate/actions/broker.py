@@ -8,7 +8,7 @@ order is decided by `broker_rule.broker_target`; this module writes it.
 from django.db import transaction
 from django.utils import timezone
 
-from orderstate.actions import failed_orders, ledger
+from orderstate.actions import broker_fills, failed_orders, ledger
 from orderstate.actions.base import (
     active_sell,
     change_order,
@@ -22,7 +22,7 @@ from orderstate.actions.broker_rule import BrokerReport, broker_target
 from orderstate.actions.fills import apply_fill, remainder_price
 from orderstate.actions.orders import close, insert_order, order_fields, set_price
 from orderstate.errors import DuplicateOrder, OrderNotFound, ValidationError
-from orderstate.models import EventKind, Order, OrderEvent, OrderType, Product, Side
+from orderstate.models import EventKind, LotSource, Order, OrderEvent, OrderType, Product, Side
 from orderstate.money import on_tick
 from orderstate.states import ACTIVE, Status
 
@@ -83,16 +83,17 @@ def _apply_batch_one_by_one(ctx, reports):
 def follow_broker(ctx, order, report, *, positions=None, manual=False):
     """Apply a report to a locked order inside the caller's transaction; returns the changes.
 
-    `manual` marks an order placed outside the bot. Fills the book shows are
-    dated the earliest they can have happened: after the order was placed and
-    after the last sync that saw it unfilled.
+    `manual` marks an order placed outside the bot. The trade book's fills count
+    at their own prices and times (`broker_fills`); what only the cumulative
+    figure shows is dated the earliest it can have happened: after the order was
+    placed and after the last sync that saw it unfilled.
     """
     now = timezone.now()
     filled_since = max(filter(None, (order.placed_at, order.last_synced_at)), default=now)
     target = broker_target(order, report)
-    if not target.changes or target.status is None:
+    if not target.changes:
         note_broker_view(order, report.broker_status, target.reported, now)
-        return list(target.changes)
+        return []
     next_status = target.status
     # A late fill applies the filled part; the order stays closed unless the
     # broker still works it and no newer sell order for the symbol took its place.
@@ -114,27 +115,16 @@ def follow_broker(ctx, order, report, *, positions=None, manual=False):
     }
     if next_status in (Status.CANCELLED, Status.REJECTED) and not target.late_fill:
         common["status_reason"] = report.reason or order.status_reason
-    if target.filled > order.filled_quantity:
-        if target.late_fill:
-            kind = EventKind.LATE_FILL
-        else:
-            kind = EventKind.EXECUTED if next_status == Status.EXECUTED else EventKind.FILL
-        average = report.average_price if _positive(report.average_price) else None
-        apply_fill(
-            ctx,
-            order,
-            target.filled - order.filled_quantity,
-            _fill_price(order, target.filled, report),
-            kind=kind,
-            to_status=next_status,
-            average=average,
-            late_fill=target.late_fill,
-            at=min(filled_since, now),
-            manual=manual,
-            positions=positions,
-            data={"filled_quantity": target.filled, "broker_status": report.broker_status},
-            **common,
-        )
+    fills = broker_fills.unrecorded(order, report.fills) if target.exact_fills else []
+    broker_fills.record(order, fills)
+    corrections, pieces = broker_fills.split(order, fills)
+    for fill, quantity in corrections:
+        broker_fills.correct(ctx, order, fill, quantity, positions=positions)
+    counted = order.filled_quantity + sum(piece.quantity for piece in pieces)
+    if target.filled > counted:
+        pieces.append(broker_fills.Piece(target.filled - counted, None, min(filled_since, now)))
+    if pieces:
+        _apply_pieces(ctx, order, report, target, next_status, pieces, positions, manual, common)
     elif next_status != order.status:
         check_transition(order, next_status)
         change_order(
@@ -150,6 +140,50 @@ def follow_broker(ctx, order, report, *, positions=None, manual=False):
     if target.price is not None:
         set_price(ctx, order, target.price, by="broker")
     return list(target.changes)
+
+
+def _apply_pieces(ctx, order, report, target, next_status, pieces, positions, manual, common):
+    """Count each piece of new quantity: a broker fill at its price and time, or the rest
+    the cumulative figure shows at the price that makes the broker's average."""
+    late = target.late_fill
+    between = order.status if late else Status.PARTIALLY_FILLED
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        if late:
+            kind = EventKind.LATE_FILL
+        elif last and next_status == Status.EXECUTED:
+            kind = EventKind.EXECUTED
+        else:
+            kind = EventKind.FILL
+        fields = dict(common) if last else {}
+        data = {"filled_quantity": order.filled_quantity + piece.quantity}
+        if piece.fill is not None:
+            price = piece.fill.price
+            data["fill_id"] = piece.fill.fill_id
+            fields["exact_filled_quantity"] = order.exact_filled_quantity + piece.quantity
+            source = LotSource.TRADE_BOOK
+        else:
+            price = _fill_price(order, target.filled, report)
+            source = LotSource.FILL
+        # The broker's average holds when it covers every share counted.
+        covers = report.filled_quantity == order.filled_quantity + piece.quantity
+        average = report.average_price if _positive(report.average_price) and covers else None
+        apply_fill(
+            ctx,
+            order,
+            piece.quantity,
+            price,
+            kind=kind,
+            to_status=next_status if last else between,
+            average=average,
+            late_fill=late,
+            at=piece.at,
+            manual=manual,
+            positions=positions,
+            lot_source=source,
+            data={**data, "broker_status": report.broker_status},
+            **fields,
+        )
 
 
 def _can_reactivate(order):
@@ -175,7 +209,7 @@ def _fill_price(order, filled, report):
 # Orders placed outside the bot -------------------------------------------------------
 
 
-def record_broker_order(ctx, broker_order):
+def record_broker_order(ctx, broker_order, fills=()):
     """Record a broker order we never registered (source=broker); returns (order, changes).
 
     One transaction holds the whole story, so a crash leaves all or none of it.
@@ -198,7 +232,8 @@ def record_broker_order(ctx, broker_order):
             if order is None:
                 raise DuplicateOrder(f"broker order {bo.order_id} conflicts; retry")
         if known or order.status in ACTIVE:
-            changes.extend(follow_broker(ctx, order, BrokerReport.of(bo), manual=not known))
+            report = BrokerReport.of(bo, fills)
+            changes.extend(follow_broker(ctx, order, report, manual=not known))
         if not known and bo.side == Side.SELL and bo.filled_quantity and held_before > 0:
             changes.append("manual_sell")
             _stop_tracking_if_sold_out(ctx, bo)

@@ -22,7 +22,7 @@ from orderstate.actions.base import (
     get_order,
 )
 from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
-from orderstate.models import EventKind
+from orderstate.models import EventKind, FillSource, LotSource
 from orderstate.money import AVERAGE_PLACES, weighted_average
 from orderstate.states import Status
 from orderstate.validation import (
@@ -94,9 +94,12 @@ def record_fill(ctx, order_id, qty, price, fill_id=None, at=None):
     # Locked: two fills of one order must not both read the same earlier total.
     with transaction.atomic(durable=True):
         order = get_order(ctx, order_id, lock=True)
-        # One query answers both: was this fill seen, and how much was reported before it.
+        # One query answers both: was this fill seen (by the bot or in the broker's trade
+        # book), and how much the bot reported before it.
         seen = {"seen": Count("pk", filter=Q(fill_id=fill_id))} if fill_id is not None else {}
-        earlier = order.fills.aggregate(total=Coalesce(Sum("quantity"), 0), **seen)
+        earlier = order.fills.aggregate(
+            total=Coalesce(Sum("quantity", filter=Q(source=FillSource.BOT)), 0), **seen
+        )
         if earlier.get("seen"):
             return order
         if order.status in (Status.CANCELLED, Status.REJECTED):
@@ -134,6 +137,7 @@ def apply_fill(
     manual=False,
     data=None,
     positions=None,
+    lot_source=LotSource.FILL,
     **fields,
 ):
     """Apply `qty` more filled at `price` to a locked order: the order, its lots, the events.
@@ -141,7 +145,8 @@ def apply_fill(
     `average` is the broker's average when it gave one (else computed); `at` is
     when the fill executed, as well as it is known (default now); `manual` marks
     an order placed outside the bot; `positions` (a `ledger.Positions`) saves a
-    sync batch a query per order; `fields` are further order fields to write.
+    sync batch a query per order; `lot_source` says whether it is the broker's own
+    fill; `fields` are further order fields to write.
     """
     filled = order.filled_quantity + qty
     if to_status is None:
@@ -153,7 +158,9 @@ def apply_fill(
     average = average or weighted_average(order.average_price, order.filled_quantity, price, qty)
     check_transition(order, to_status, late_fill=late_fill)
     at = at or timezone.now()
-    changes = ledger.post_fill(order, qty, price, at, manual=manual, positions=positions)
+    changes = ledger.post_fill(
+        order, qty, price, at, manual=manual, positions=positions, source=lot_source
+    )
     trades = [change.trade for change in changes]
     change_order(
         ctx,

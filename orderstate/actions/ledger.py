@@ -13,14 +13,28 @@ at zero, so the result is the same whatever order fills arrive in.
 A sell that finds no lot is oversold: held as an unmatched sell lot and netted
 against the next buy. A manual sell (an order placed outside the bot) only
 reduces lots bought before it; the rest was held outside orderstate.
+
+A lot counted before the broker's own fill was known (from the bot's report or
+the broker's cumulative figure) is replaced by that fill when the trade book
+shows it: same quantity, the fill's price and time, the ledger re-matched.
 """
+
+from collections import defaultdict
 
 from django.db.models import Q
 
 from orderstate.actions.book import Book, PositionChange
-from orderstate.models import Lot, LotMatch, Position
+from orderstate.models import Lot, LotMatch, LotSource, Position
 
-__all__ = ["PositionChange", "Positions", "held", "lock_position", "post", "post_fill"]
+__all__ = [
+    "PositionChange",
+    "Positions",
+    "held",
+    "lock_position",
+    "post",
+    "post_fill",
+    "replace_with_fill",
+]
 
 
 def lock_position(account, symbol):
@@ -72,14 +86,15 @@ class Positions:
         return self._rows.get((account, symbol)) or lock_position(account, symbol)
 
 
-def post_fill(order, quantity, price, at, *, manual=False, positions=None):
+def post_fill(order, quantity, price, at, *, manual=False, positions=None, source=LotSource.FILL):
     """Record a fill of `order` in its symbol's ledger; returns the PositionChanges it made.
 
     `at` is when the fill executed, as well as it is known; `manual` marks an
     order placed outside the bot; `positions` (a `Positions`) saves a sync batch
-    a query per order.
+    a query per order; `source` says whether it is the broker's own fill.
     """
     lot = Lot(
+        source=source,
         account=order.account,
         symbol=order.base_symbol,
         side=order.side,
@@ -93,12 +108,15 @@ def post_fill(order, quantity, price, at, *, manual=False, positions=None):
     return post(lot, positions)
 
 
+def _position(account, symbol, positions):
+    if positions is not None:
+        return positions.get(account, symbol)
+    return lock_position(account, symbol)
+
+
 def post(lot, positions=None):
     """Record a new lot in its symbol's ledger; returns the PositionChanges it made."""
-    if positions is not None:
-        position = positions.get(lot.account, lot.symbol)
-    else:
-        position = lock_position(lot.account, lot.symbol)
+    position = _position(lot.account, lot.symbol, positions)
     if position.last_at is not None and lot.at < position.last_at:
         lot.save()
         return replay(position, lot)
@@ -114,9 +132,15 @@ def replay(position, late_lot):
     Lots before that moment are all matched among themselves, so they stay as
     they are. Returns the changes `late_lot` itself made.
     """
+    return rematch(position, late_lot.at, late_lot.id).get(late_lot.pk, [])
+
+
+def rematch(position, at, lot_id):
+    """Re-match every lot since the last flat point before (`at`, `lot_id`); returns
+    {lot pk: the changes it made}."""
     flat = (
         Lot.objects.filter(account=position.account, symbol=position.symbol, position_after=0)
-        .filter(Q(at__lt=late_lot.at) | Q(at=late_lot.at, id__lt=late_lot.id))
+        .filter(Q(at__lt=at) | Q(at=at, id__lt=lot_id))
         .order_by("-at", "-id")
         .first()
     )
@@ -136,16 +160,65 @@ def replay(position, late_lot):
     position.net_quantity = 0
     position.open_trade = None
     book = Book(position, replaying=True, reusable=trades)
-    changes = []
+    changes = {}
     for lot in lots:
         lot.open_quantity = lot.quantity
         lot.outside_quantity = 0
         lot.trade = None
-        applied = book.apply(lot)
-        if lot.pk == late_lot.pk:
-            changes = applied
+        changes[lot.pk] = book.apply(lot)
     book.save()
     return changes
+
+
+def replace_with_fill(order, quantity, price, at, *, positions=None):
+    """Replace `quantity` of `order`'s lots counted before its own fill was known by the
+    fill's lot (its price and time), and re-match the ledger from before the earliest
+    lot touched. Oldest lots are replaced first. Returns (what was replaced, the new
+    lot), or ([], None) when no such lot is left: nothing is ever counted twice.
+    """
+    position = _position(order.account, order.base_symbol, positions)
+    lots = list(
+        Lot.objects.filter(order=order).exclude(source=LotSource.TRADE_BOOK).order_by("at", "id")
+    )
+    parts = defaultdict(list)
+    for lot in lots:
+        if lot.part_of_id is not None:
+            parts[lot.part_of_id].append(lot.pk)
+    replaced, left, start = [], quantity, None
+    for root in (lot for lot in lots if lot.part_of_id is None):
+        if not left:
+            break
+        total = root.quantity + sum(lot.quantity for lot in lots if lot.part_of_id == root.pk)
+        taken = min(total, left)
+        replaced.append({"quantity": taken, "price": str(root.price), "at": root.at.isoformat()})
+        start = start or (root.at, root.pk)
+        Lot.objects.filter(pk__in=parts[root.pk]).delete()
+        if taken == total:
+            Lot.objects.filter(pk=root.pk).delete()
+        else:
+            Lot.objects.filter(pk=root.pk).update(
+                quantity=total - taken, open_quantity=0, outside_quantity=0
+            )
+        left -= taken
+    if not replaced:
+        return [], None
+    lot = Lot(
+        account=order.account,
+        symbol=order.base_symbol,
+        side=order.side,
+        quantity=quantity - left,
+        price=price,
+        at=at,
+        order=order,
+        manual=lots[0].manual,
+        source=LotSource.TRADE_BOOK,
+        open_quantity=0,
+    )
+    lot.save()
+    # The latest lot may be gone: the replay finds the position's last time again.
+    position.last_at = None
+    rematch(position, *min(start, (lot.at, lot.pk)))
+    return replaced, lot
 
 
 def _merge_parts(lots):

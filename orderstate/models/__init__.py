@@ -10,8 +10,17 @@ from orderstate.models.auth import ApiToken, LoginFailure
 from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, PRICE
 from orderstate.models.events import EventKind, EventSource, OrderEvent
 from orderstate.models.failed_orders import FailedOrder, FailedOrderStatus
-from orderstate.models.ledger import Lot, LotMatch, Position
-from orderstate.models.orders import Fill, Order, OrderType, Product, Side, Source, Variety
+from orderstate.models.ledger import Lot, LotMatch, LotSource, OutsideHolding, Position
+from orderstate.models.orders import (
+    Fill,
+    FillSource,
+    Order,
+    OrderType,
+    Product,
+    Side,
+    Source,
+    Variety,
+)
 from orderstate.models.paper import PaperOrder
 from orderstate.models.sync import InstanceLock, SyncOutcome, SyncRun
 from orderstate.models.trades import Trade, TradeStatus
@@ -27,13 +36,16 @@ __all__ = [
     "FailedOrder",
     "FailedOrderStatus",
     "Fill",
+    "FillSource",
     "InstanceLock",
     "LoginFailure",
     "Lot",
     "LotMatch",
+    "LotSource",
     "Order",
     "OrderEvent",
     "OrderType",
+    "OutsideHolding",
     "PaperOrder",
     "Position",
     "Product",

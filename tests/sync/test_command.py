@@ -65,8 +65,8 @@ def test_json_output_carries_the_stats(executed_book):
 
 
 def test_failed_run_exits_non_zero_and_is_recorded():
-    with pytest.raises(CommandError, match="Invalid session"):
-        sync_broker("--broker", "replay", "--file", str(FIXTURES / "order_report_not_ok.json"))
+    with pytest.raises(CommandError, match="invalid session token"):
+        sync_broker("--broker", "replay", "--file", str(FIXTURES / "session_expired.json"))
     assert SyncRun.objects.get().outcome == SyncOutcome.FAILED
 
 

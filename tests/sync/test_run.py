@@ -311,11 +311,11 @@ def test_broker_error_fails_the_run_and_changes_nothing(manager):
         register_like(manager, raw)
     before = snapshot()
 
-    stats = manager.sync_with_broker(broker_orders=load("order_report_not_ok"))
+    stats = manager.sync_with_broker(broker_orders=load("session_expired"))
 
     assert snapshot() == before
     assert stats["outcome"] == SyncOutcome.FAILED
-    assert "Invalid session" in stats["error"]
+    assert "invalid session token" in stats["error"]
     run = SyncRun.objects.get(pk=stats["sync_run_id"])
     assert run.outcome == SyncOutcome.FAILED
     assert run.finished_at is not None
@@ -601,7 +601,11 @@ def test_clean_state_is_stored_as_zero_problems(manager):
 
 def test_dry_run_and_failed_run_do_not_check_the_state(manager):
     sync.run_sync(broker=sync.GivenBook([]), dry_run=True)
-    sync.run_sync(broker=sync.GivenBook({"stat": "Not_Ok", "emsg": "session expired"}))
+    sync.run_sync(
+        broker=sync.GivenBook(
+            {"stat": "Not_Ok", "errMsg": "invalid session token", "stCode": 100022}
+        )
+    )
 
     for run in SyncRun.objects.all():
         assert "state_problems" not in run.stats
