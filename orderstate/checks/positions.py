@@ -19,9 +19,7 @@ from orderstate.models import OutsideHolding, Position, SyncOutcome, SyncRun
 def compare_positions(account, holdings):
     """The check's stats for one account against `holdings` ({symbol: Holding})."""
     ours = dict(Position.objects.filter(account=account).values_list("symbol", "net_quantity"))
-    outside = dict(
-        OutsideHolding.objects.filter(account=account).values_list("symbol", "quantity")
-    )
+    outside = dict(OutsideHolding.objects.filter(account=account).values_list("symbol", "quantity"))
     mismatches, outside_symbols = [], 0
     for symbol in sorted(set(ours) | set(holdings)):
         holding = holdings.get(symbol)
