@@ -1,4 +1,5 @@
-"""Migration 0010 (run by 0012 once the columns it reads exist) derives the ledger of a database from before it, and says what it corrected."""
+"""Migration 0010 (run by 0012 once the columns it reads exist) derives the ledger of a
+database from before it, and says what it corrected."""
 
 from datetime import timedelta
 from decimal import Decimal
