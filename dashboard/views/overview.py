@@ -7,7 +7,7 @@ from dashboard.charts import bar_chart
 from dashboard.permissions import login_required_page
 from dashboard.rendering import render_page
 from dashboard.templatetags.dashboard_format import indian_number, inr
-from orderstate.checks import alerts
+from orderstate.checks import alerts, positions
 
 CHART_DAYS = 30
 
@@ -26,6 +26,7 @@ def overview(request):
         "pnl_total": pnl_total,
         "sync": overview_data.sync_health(now),
         "oversold": alerts.oversold_after_sync(),
+        "position_mismatches": positions.latest_mismatches(),
         "events": overview_data.latest_events(),
         "pnl_chart": _pnl_chart(now),
         "status_chart": _status_chart(now),

@@ -1,7 +1,8 @@
 """The Django admin: every model listed, nothing of the order state edited by hand.
 
 `model_admins` registers the models; `corrections` holds the admin actions
-that change order state, each through the actions with the staff user as actor.
+that change order state, each through the actions with the staff user as actor;
+`positions` lists the ledger's positions with the answers to a positions mismatch.
 """
 
-from orderstate.admin import model_admins  # noqa: F401  (registers the models)
+from orderstate.admin import model_admins, positions  # noqa: F401  (registers the models)

@@ -6,13 +6,15 @@ makes `/healthz` say "degraded".
 
 An oversold symbol (a sell recorded before the buy that covers it) is normal for
 the moment it takes the next sync to bring the buy; one still oversold after a
-sync finished is a wrong position someone must look at.
+sync finished is a wrong position someone must look at. So is a position the
+broker disagrees with (the positions check after each sync).
 """
 
 from dataclasses import dataclass
 
 from django.db.models import Min, Sum
 
+from orderstate.checks import positions
 from orderstate.models import Lot, Side, SyncOutcome, SyncRun
 
 
@@ -51,7 +53,7 @@ def oversold_alert():
     }
 
 
-SOURCES = [oversold_alert]
+SOURCES = [oversold_alert, positions.mismatch_alert]
 
 
 def degraded():

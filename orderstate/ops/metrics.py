@@ -18,6 +18,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from orderstate.api.authentication import authenticate_key, key_from_header
 from orderstate.api.permissions import can_read
+from orderstate.checks import positions
 from orderstate.models import FailedOrder, Order, SyncOutcome, SyncRun, Trade
 from orderstate.ops.health import database_unreachable, last_successful_sync_age
 from orderstate.states import Status
@@ -133,6 +134,15 @@ def sync_families(now):
     )
 
 
+def position_families(now):
+    yield Family(
+        "orderstate_position_mismatches",
+        "gauge",
+        "Symbols whose quantity at the broker disagrees with orderstate's (latest check).",
+        [((), len(positions.latest_mismatches()))],
+    )
+
+
 def request_families(now):
     yield Family(
         "orderstate_http_requests_total",
@@ -146,7 +156,7 @@ def request_families(now):
 
 
 # Each source yields the Families of one area; add an area's source here.
-SOURCES = [order_families, sync_families, request_families]
+SOURCES = [order_families, sync_families, position_families, request_families]
 
 
 def render_metrics(now=None):

@@ -17,7 +17,16 @@ from tests.factories import SyncRunFactory
 
 pytestmark = pytest.mark.django_db
 
-CHANGELISTS = ["order", "fill", "trade", "failedorder", "orderevent", "syncrun"]
+CHANGELISTS = [
+    "order",
+    "fill",
+    "trade",
+    "failedorder",
+    "orderevent",
+    "syncrun",
+    "position",
+    "outsideholding",
+]
 
 
 def messages_of(response):
