@@ -316,6 +316,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "broker",
+            "requested_at",
             "started_at",
             "finished_at",
             "outcome",

@@ -154,6 +154,87 @@ def test_loop_keeps_going_through_broker_errors_and_stops_on_sigterm(tmp_path):
     assert out.rstrip().endswith("sync_broker: stopped")
 
 
+def _migrated(tmp_path, **extra):
+    env = {**_environment(f"sqlite:///{tmp_path / 'loop.sqlite3'}"), **extra}
+    migrate = _manage(env, "migrate", "--noinput")
+    assert migrate.wait(timeout=120) == 0
+    return env
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="runs on its own SQLite file")
+def test_the_loop_runs_a_requested_sync_into_the_request(tmp_path, executed_book):
+    env = _migrated(tmp_path)
+    loop = _manage(
+        env, "sync_broker", "--broker", "replay", "--file", str(executed_book), "--loop",
+        "--interval", "3600",
+    )  # fmt: skip
+    watchdog = threading.Timer(120, loop.kill)
+    watchdog.start()
+    try:
+        first = loop.stdout.readline()
+        asked = _manage(
+            env, "shell", "-c",
+            "from orderstate.sync import request_sync; print(request_sync(dry_run=True).pk)",
+        )  # fmt: skip
+        request_id = asked.communicate(timeout=60)[0].split()[-1]
+        second = loop.stdout.readline()
+        loop.send_signal(signal.SIGTERM)
+        rest, err = loop.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+
+    assert loop.returncode == 0, err
+    assert first.startswith("sync #1 replay ok")
+    # Within the hour's wait, the request ran in its own row, as it asked (a dry run).
+    assert second.startswith(f"sync #{request_id} replay ok (dry run)")
+    assert rest.rstrip().endswith("sync_broker: stopped")
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="runs on its own SQLite file")
+def test_a_refused_login_makes_the_loop_wait_instead_of_trying_again(tmp_path):
+    tries = tmp_path / "logins.log"
+    env = _migrated(
+        tmp_path,
+        ORDERSTATE_BROKER="tests.refusing_broker.RefusingBroker",
+        REFUSED_LOGIN_LOG=str(tries),
+        ORDERSTATE_LOGIN_REFUSED_BACKOFF="3600",
+    )
+    loop = _manage(env, "sync_broker", "--loop", "--interval", "0.1")
+    watchdog = threading.Timer(120, loop.kill)
+    watchdog.start()
+    try:
+        line = loop.stdout.readline()
+        warning = ""
+        while "next try" not in warning and (stderr := loop.stderr.readline()):
+            warning = stderr
+        loop.send_signal(signal.SIGTERM)
+        rest, err = loop.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+
+    assert loop.returncode == 0, err
+    assert " failed " in line and "Check KOTAK_MPIN" in line
+    assert "refused the login; next try in 3600 s" in warning
+    assert " failed " not in rest  # no second run
+    assert tries.read_text() == "login\n"
+
+
+def test_a_refused_login_waits_the_long_backoff():
+    command = sync_broker_command(interval=30.0)
+
+    assert command.pause_after(1) == 60
+    assert command.pause_after(1, refused=True) == 1800
+
+
+def sync_broker_command(**options):
+    from orderstate.management.commands.sync_broker import Command
+
+    command = Command()
+    command.options = options
+    command.stopping = False
+    return command
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks are PostgreSQL's")
 def test_second_process_skips_while_another_holds_the_lock(tmp_path):
