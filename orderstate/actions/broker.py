@@ -118,8 +118,8 @@ def follow_broker(ctx, order, report, *, positions=None, manual=False):
     fills = broker_fills.unrecorded(order, report.fills) if target.exact_fills else []
     broker_fills.record(order, fills)
     corrections, pieces = broker_fills.split(order, fills)
-    for fill, quantity in corrections:
-        broker_fills.correct(ctx, order, fill, quantity, positions=positions)
+    if corrections:
+        broker_fills.correct(ctx, order, corrections, positions=positions)
     counted = order.filled_quantity + sum(piece.quantity for piece in pieces)
     if target.filled > counted:
         pieces.append(broker_fills.Piece(target.filled - counted, None, min(filled_since, now)))

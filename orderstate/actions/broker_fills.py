@@ -5,7 +5,7 @@ Each fill is recorded once (`Fill` with source broker, its `flId`). A fill
 either brings quantity not counted yet (a lot at its own price and time) or is
 quantity counted before from the broker's cumulative figure or the bot's
 report: then the lot counted for it is replaced through the ledger's replay
-(`ledger.replace_with_fill`) and a `fill_corrected` event says what changed.
+(`ledger.replace_with_fills`) and a `fill_corrected` event says what changed.
 What the book shows filled beyond its fills (the trade book lags) is counted
 from the cumulative figure, as an estimate that a later fill replaces.
 """
@@ -67,29 +67,31 @@ def split(order, fills):
     return corrections, pieces
 
 
-def correct(ctx, order, fill, quantity, *, positions=None, fields=None):
-    """Replace the lots counted for `quantity` of `order` by `fill`'s own; one event."""
-    replaced, lot = ledger.replace_with_fill(
-        order, quantity, fill.price, fill.at, positions=positions
-    )
-    exact = order.exact_filled_quantity + quantity
-    data = {
-        "fill_id": fill.fill_id,
-        "qty": quantity,
-        "price": str(fill.price),
-        "at": fill.at.isoformat(),
-        "replaced": replaced,
-    }
-    if lot is None:
-        data["not_replaced"] = "no lot counted before was left to replace"
+def correct(ctx, order, corrections, *, positions=None):
+    """Replace the lots counted for `corrections` ((fill, quantity) pairs) of `order` by
+    the fills' own, in one replay; one `fill_corrected` event per fill."""
+    results = ledger.replace_with_fills(order, corrections, positions=positions)
+    events = []
+    for (fill, quantity), (replaced, lot) in zip(corrections, results, strict=True):
+        data = {
+            "fill_id": fill.fill_id,
+            "qty": quantity,
+            "price": str(fill.price),
+            "at": fill.at.isoformat(),
+            "replaced": replaced,
+        }
+        if lot is None:
+            data["not_replaced"] = "no lot counted before was left to replace"
+        events.append((EventKind.FILL_CORRECTED, data))
     change_order(
         ctx,
         order,
-        EventKind.FILL_CORRECTED,
-        data=data,
-        exact_filled_quantity=exact,
+        events[0][0],
+        data=events[0][1],
+        then=events[1:],
+        exact_filled_quantity=order.exact_filled_quantity
+        + sum(quantity for _, quantity in corrections),
         average_price=lots_average(order) or order.average_price,
-        **(fields or {}),
     )
 
 

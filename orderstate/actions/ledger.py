@@ -33,7 +33,7 @@ __all__ = [
     "lock_position",
     "post",
     "post_fill",
-    "replace_with_fill",
+    "replace_with_fills",
 ]
 
 
@@ -170,55 +170,76 @@ def rematch(position, at, lot_id):
     return changes
 
 
-def replace_with_fill(order, quantity, price, at, *, positions=None):
-    """Replace `quantity` of `order`'s lots counted before its own fill was known by the
-    fill's lot (its price and time), and re-match the ledger from before the earliest
-    lot touched. Oldest lots are replaced first. Returns (what was replaced, the new
-    lot), or ([], None) when no such lot is left: nothing is ever counted twice.
+def replace_with_fills(order, fills, *, positions=None):
+    """Replace lots of `order` counted before its own fills were known by the fills' lots
+    (their prices and times), and re-match the ledger once, from before the earliest lot
+    touched. `fills` are (fill, quantity) pairs, oldest first; the oldest lots are
+    replaced first. Returns, per fill, (what it replaced, its lot or None when no such
+    lot was left): nothing is ever counted twice.
     """
     position = _position(order.account, order.base_symbol, positions)
     lots = list(
         Lot.objects.filter(order=order).exclude(source=LotSource.TRADE_BOOK).order_by("at", "id")
     )
-    parts = defaultdict(list)
+    sizes = defaultdict(int)  # a root lot's quantity with the parts split from it
     for lot in lots:
-        if lot.part_of_id is not None:
-            parts[lot.part_of_id].append(lot.pk)
-    replaced, left, start = [], quantity, None
-    for root in (lot for lot in lots if lot.part_of_id is None):
-        if not left:
-            break
-        total = root.quantity + sum(lot.quantity for lot in lots if lot.part_of_id == root.pk)
-        taken = min(total, left)
-        replaced.append({"quantity": taken, "price": str(root.price), "at": root.at.isoformat()})
-        start = start or (root.at, root.pk)
-        Lot.objects.filter(pk__in=parts[root.pk]).delete()
-        if taken == total:
-            Lot.objects.filter(pk=root.pk).delete()
-        else:
-            Lot.objects.filter(pk=root.pk).update(
-                quantity=total - taken, open_quantity=0, outside_quantity=0
+        sizes[lot.part_of_id or lot.pk] += lot.quantity
+    roots = [lot for lot in lots if lot.part_of_id is None]
+    if not roots:
+        return [([], None) for _ in fills]
+    left = {root.pk: sizes[root.pk] for root in roots}
+    results, new_lots = [], []
+    for fill, quantity in fills:
+        replaced, wanted = [], quantity
+        for root in roots:
+            taken = min(left[root.pk], wanted)
+            if taken:
+                left[root.pk] -= taken
+                wanted -= taken
+                replaced.append(
+                    {"quantity": taken, "price": str(root.price), "at": root.at.isoformat()}
+                )
+        lot = None
+        if quantity > wanted:
+            lot = Lot(
+                account=order.account,
+                symbol=order.base_symbol,
+                side=order.side,
+                quantity=quantity - wanted,
+                price=fill.price,
+                at=fill.at,
+                order=order,
+                manual=roots[0].manual,
+                source=LotSource.TRADE_BOOK,
+                open_quantity=0,
             )
-        left -= taken
-    if not replaced:
-        return [], None
-    lot = Lot(
-        account=order.account,
-        symbol=order.base_symbol,
-        side=order.side,
-        quantity=quantity - left,
-        price=price,
-        at=at,
-        order=order,
-        manual=lots[0].manual,
-        source=LotSource.TRADE_BOOK,
-        open_quantity=0,
-    )
-    lot.save()
+            new_lots.append(lot)
+        results.append((replaced, lot))
+    touched = [root for root in roots if left[root.pk] != sizes[root.pk]]
+    if not touched:
+        return results
+    parts = [lot.pk for lot in lots if lot.part_of_id in {root.pk for root in touched}]
+    if parts:
+        Lot.objects.filter(pk__in=parts).delete()
+    emptied = [root for root in touched if not left[root.pk]]
+    starts = [(root.at, root.pk) for root in touched]
+    for root in touched:
+        if left[root.pk]:
+            Lot.objects.filter(pk=root.pk).update(
+                quantity=left[root.pk], open_quantity=0, outside_quantity=0
+            )
+    # An emptied lot's row takes a fill's lot: an UPDATE instead of a DELETE and an INSERT.
+    for lot in new_lots:
+        if emptied:
+            lot.pk = emptied.pop().pk
+        lot.save()
+        starts.append((lot.at, lot.pk))
+    if emptied:
+        Lot.objects.filter(pk__in=[root.pk for root in emptied]).delete()
     # The latest lot may be gone: the replay finds the position's last time again.
     position.last_at = None
-    rematch(position, *min(start, (lot.at, lot.pk)))
-    return replaced, lot
+    rematch(position, *min(starts))
+    return results
 
 
 def _merge_parts(lots):
