@@ -140,6 +140,12 @@ def _figure(key, value):
 
 
 @register.filter
+def stat_value(value, key):
+    """One figure of a sync's stats as a person reads it (the mismatched symbols, not rows)."""
+    return _figure(key, value)
+
+
+@register.filter
 def state_problems(stats):
     """The check_state count after a sync, with its codes: '2 (unprotected_position 2)'.
 

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import threading
+from datetime import datetime
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,10 +12,11 @@ from django.db import connection
 
 from orderstate.locks import advisory_key, single_instance
 from orderstate.manager import OrderStateManager
+from orderstate.market import IST
 from orderstate.models import Order, OrderEvent, SyncOutcome, SyncRun
 from orderstate.states import Status
 from orderstate.sync import run as sync
-from tests.kotak_book import FIXTURES, book, row
+from tests.kotak_book import FIXTURES, book, fill, load, row, trades
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -261,3 +263,31 @@ def test_second_process_skips_while_another_holds_the_lock(tmp_path):
     assert second.returncode == 0, err
     assert "another sync is running" in err
     assert " skipped " in out
+
+
+def test_a_whole_captured_session_replays_from_one_file(tmp_path):
+    OrderStateManager().register_buy_order("TCS-EQ", "7002", "3450.00", 5)
+    session = tmp_path / "session.json"
+    fills = [
+        fill("7002", "F1", 2, "3449.00", datetime(2026, 7, 24, 9, 20, tzinfo=IST)),
+        fill("7002", "F2", 3, "3449.50", datetime(2026, 7, 24, 9, 21, tzinfo=IST)),
+    ]
+    session.write_text(
+        json.dumps(
+            {
+                "orders": book(row("7002", "TCS", "B", "complete", 5, 5, "3450.00", "3449.30")),
+                "trades": trades(*fills),
+                "positions": load("no_data"),
+                "holdings": {"data": []},
+            }
+        )
+    )
+
+    out, _ = sync_broker("--file", str(session), "--json")
+
+    stats = json.loads(out)["stats"]
+    assert (stats["executed"], stats["exact_fills"]) == (1, 1)
+    assert [
+        (row["symbol"], row["ours"], row["broker"]) for row in stats["position_mismatches"]
+    ] == [("TCS", 5, 0)]
+    assert Order.objects.get(broker_order_id="7002").fills.count() == 2
