@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from orderstate.brokers.base import BrokerLoginRefused, BrokerUnavailable
-from orderstate.brokers.kotak_answers import FATAL, SESSION, Failure, judge, judge_login
+from orderstate.brokers.kotak_answers import FATAL, SESSION, TRANSIENT, Failure, judge, judge_login
 from orderstate.brokers.kotak_positions import parse_holdings
 from orderstate.brokers.kotak_report import parse_order_report
 from orderstate.brokers.kotak_trades import parse_trade_report
@@ -124,13 +124,9 @@ class KotakBroker:
         positions = self.call("positions", _is_book)
         return parse_holdings(positions, self.call("holdings", _is_holdings))
 
-    def fetch_raw(self):
-        """The raw `order_report` body."""
-        return self.call("order_report", _is_book)
-
     def call(self, method, accept):
         """The SDK's `method()` answer that `accept` takes, after at most `attempts` tries."""
-        failure = Failure("transient", "no attempt made")
+        failure = Failure(TRANSIENT, "no attempt made")
         for attempt in range(self.attempts):
             if attempt:
                 self.sleep(self._delay(attempt))
@@ -144,10 +140,10 @@ class KotakBroker:
             except BrokerLoginRefused:
                 raise
             except BrokerUnavailable as exc:
-                failure = Failure("transient", str(exc))
+                failure = Failure(TRANSIENT, str(exc))
                 continue
             except Exception as exc:  # the SDK raises what it likes; every kind is retried
-                failure = Failure("transient", f"{type(exc).__name__}: {exc}")
+                failure = Failure(TRANSIENT, f"{type(exc).__name__}: {exc}")
                 log.warning(
                     "kotak %s raised (attempt %d): %s", method, attempt + 1, failure.message
                 )

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.bench import bench_sync  # noqa: E402
-from tests.bench.results import record  # noqa: E402
+from tests.bench.results import record, scratch_database_name  # noqa: E402
 
 ORDERS = int(os.environ.get("BENCH_SYNC_ORDERS", "10000"))
 DAY = "24-Jul-2026"
@@ -38,7 +38,9 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         child(f"sqlite:///{Path(scratch) / 'bench_fills.sqlite3'}", "SQLite")
     if os.environ.get("BENCH_DATABASE_URL"):
-        with bench_sync.scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
+        scratch = bench_sync.scratch_postgres(os.environ["BENCH_DATABASE_URL"])
+        scratch.name = scratch_database_name("sync_fills")
+        with scratch as url:
             child(url, "PostgreSQL")
 
 
