@@ -12,6 +12,7 @@ from orderstate.models import (
     FailedOrderStatus,
     Order,
     OrderEvent,
+    Position,
     Source,
     SyncOutcome,
     SyncRun,
@@ -285,6 +286,40 @@ def test_unknown_status_leaves_the_order_and_keeps_the_text(manager):
     assert order(raw["nOrdNo"]).broker_status == "frozen by exchange"
     assert stats["unknown_status"] == 1
     assert stats["errors"] == 0
+
+
+def test_fills_under_an_unknown_status_are_applied_and_the_order_stays_active(manager):
+    manager.register_buy_order("TCS-EQ", "U-1", "100.00", 10)
+    frozen = row("U-1", "TCS", "B", "frozen by exchange", 10, 4, "100.00", "99.50")
+
+    stats = manager.sync_with_broker(broker_orders=[frozen])
+
+    assert order("U-1").status == Status.PARTIALLY_FILLED
+    assert order("U-1").filled_quantity == 4
+    assert order("U-1").broker_status == "frozen by exchange"
+    assert Position.objects.get(symbol="TCS").net_quantity == 4
+    assert (stats["unknown_status"], stats["partially_filled"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cancelled after market order", Status.CANCELLED),
+        ("modify after market order req received", Status.OPEN),
+        ("cancel pending", Status.OPEN),
+        ("not cancelled", Status.OPEN),
+    ],
+)
+def test_nest_statuses_close_or_keep_the_order_as_they_mean(manager, text, expected):
+    manager.register_buy_order("ITBEES-EQ", "A-1", "35.50", 50)
+    manager.sync_with_broker(broker_orders=[row("A-1", "ITBEES", "B", "open", 50, 0, "35.50")])
+
+    stats = manager.sync_with_broker(
+        broker_orders=[row("A-1", "ITBEES", "B", text, 50, 0, "35.50")]
+    )
+
+    assert order("A-1").status == expected
+    assert stats["unknown_status"] == 0
 
 
 def test_garbage_rows_are_counted_and_the_good_ones_applied(manager):
