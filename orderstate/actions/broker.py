@@ -5,6 +5,8 @@ Only the sync (and later the order feed) calls these. What a report asks of an
 order is decided by `broker_rule.broker_target`; this module writes it.
 """
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,11 +21,11 @@ from orderstate.actions.base import (
     note_broker_view,
 )
 from orderstate.actions.broker_rule import BrokerReport, broker_target
-from orderstate.actions.fills import apply_fill, remainder_price
+from orderstate.actions.fills import apply_fills
 from orderstate.actions.orders import close, insert_order, order_fields, set_price
 from orderstate.errors import DuplicateOrder, OrderNotFound, ValidationError
 from orderstate.models import EventKind, LotSource, Order, OrderEvent, OrderType, Product, Side
-from orderstate.money import on_tick
+from orderstate.money import AVERAGE_PLACES, on_tick
 from orderstate.states import ACTIVE, Status
 
 STATUS_EVENT = {Status.CANCELLED: EventKind.CANCELLED, Status.REJECTED: EventKind.REJECTED}
@@ -143,47 +145,43 @@ def follow_broker(ctx, order, report, *, positions=None, manual=False):
 
 
 def _apply_pieces(ctx, order, report, target, next_status, pieces, positions, manual, common):
-    """Count each piece of new quantity: a broker fill at its price and time, or the rest
-    the cumulative figure shows at the price that makes the broker's average."""
-    late = target.late_fill
-    between = order.status if late else Status.PARTIALLY_FILLED
-    for index, piece in enumerate(pieces):
-        last = index == len(pieces) - 1
-        if late:
-            kind = EventKind.LATE_FILL
-        elif last and next_status == Status.EXECUTED:
-            kind = EventKind.EXECUTED
-        else:
-            kind = EventKind.FILL
-        fields = dict(common) if last else {}
-        data = {"filled_quantity": order.filled_quantity + piece.quantity}
-        if piece.fill is not None:
-            price = piece.fill.price
-            data["fill_id"] = piece.fill.fill_id
-            fields["exact_filled_quantity"] = order.exact_filled_quantity + piece.quantity
-            source = LotSource.TRADE_BOOK
-        else:
-            price = _fill_price(order, target.filled, report)
+    """Count the new quantity in one write, a lot per piece: a broker fill at its price and
+    time, or the rest the cumulative figure shows at the price that makes its average."""
+    if target.late_fill:
+        kind = EventKind.LATE_FILL
+    else:
+        kind = EventKind.EXECUTED if next_status == Status.EXECUTED else EventKind.FILL
+    parts, fills = [], []
+    for piece in pieces:
+        if piece.fill is None:  # the rest, always the last piece
+            price = _rest_price(order, target.filled, report, parts, piece.quantity)
             source = LotSource.FILL
-        # The broker's average holds when it covers every share counted.
-        covers = report.filled_quantity == order.filled_quantity + piece.quantity
-        average = report.average_price if _positive(report.average_price) and covers else None
-        apply_fill(
-            ctx,
-            order,
-            piece.quantity,
-            price,
-            kind=kind,
-            to_status=next_status if last else between,
-            average=average,
-            late_fill=late,
-            at=piece.at,
-            manual=manual,
-            positions=positions,
-            lot_source=source,
-            data={**data, "broker_status": report.broker_status},
-            **fields,
-        )
+        else:
+            price, source = piece.fill.price, LotSource.TRADE_BOOK
+            fills.append(
+                {"fill_id": piece.fill.fill_id, "qty": piece.quantity, "price": str(price)}
+            )
+        parts.append(ledger.Part(piece.quantity, price, piece.at, source))
+    exact = sum(part.quantity for part in parts if part.source == LotSource.TRADE_BOOK)
+    data = {"filled_quantity": target.filled, "broker_status": report.broker_status}
+    if fills:
+        data["fills"] = fills
+    # The broker's average holds when it covers every share counted.
+    covers = report.filled_quantity == target.filled
+    apply_fills(
+        ctx,
+        order,
+        parts,
+        kind=kind,
+        to_status=next_status,
+        average=report.average_price if _positive(report.average_price) and covers else None,
+        late_fill=target.late_fill,
+        manual=manual,
+        positions=positions,
+        data=data,
+        exact_filled_quantity=order.exact_filled_quantity + exact,
+        **common,
+    )
 
 
 def _can_reactivate(order):
@@ -196,10 +194,15 @@ def _positive(price):
     return price is not None and price > 0
 
 
-def _fill_price(order, filled, report):
-    """Price of the newly filled part, from the broker's cumulative average."""
+def _rest_price(order, filled, report, parts, quantity):
+    """Price of the `quantity` no fill shows yet: what makes the broker's cumulative average
+    over `filled`, after what the order counted before and the fills of `parts`."""
     if _positive(report.average_price):
-        return remainder_price(order, filled, report.average_price)
+        average = Decimal(str(report.average_price))
+        value = average * filled - (order.average_price or 0) * order.filled_quantity
+        value -= sum(part.price * part.quantity for part in parts)
+        price = (value / quantity).quantize(AVERAGE_PLACES)
+        return price if price > 0 else average
     fallback = report.price or order.price or order.average_price
     if not fallback:
         raise ValidationError(f"broker gives no price for the fill of {order.broker_order_id}")

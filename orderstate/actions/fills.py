@@ -123,44 +123,51 @@ def record_fill(ctx, order_id, qty, price, fill_id=None, at=None):
     return order
 
 
-def apply_fill(
+def apply_fill(ctx, order, qty, price, *, at=None, lot_source=LotSource.FILL, **options):
+    """Apply `qty` more filled at `price` to a locked order (one lot); see `apply_fills`.
+
+    `at` is when the fill executed, as well as it is known (default now);
+    `lot_source` says whether it is the broker's own fill.
+    """
+    part = ledger.Part(qty, price, at or timezone.now(), lot_source)
+    apply_fills(ctx, order, [part], **options)
+
+
+def apply_fills(
     ctx,
     order,
-    qty,
-    price,
+    parts,
     *,
     kind=EventKind.FILL,
     to_status=None,
     average=None,
     late_fill=False,
-    at=None,
     manual=False,
     data=None,
     positions=None,
-    lot_source=LotSource.FILL,
     **fields,
 ):
-    """Apply `qty` more filled at `price` to a locked order: the order, its lots, the events.
+    """Apply more filled to a locked order, each of `parts` (`ledger.Part`: quantity, price,
+    time, source) its own lot: the order, its lots, the events, in one write.
 
-    `average` is the broker's average when it gave one (else computed); `at` is
-    when the fill executed, as well as it is known (default now); `manual` marks
-    an order placed outside the bot; `positions` (a `ledger.Positions`) saves a
-    sync batch a query per order; `lot_source` says whether it is the broker's own
-    fill; `fields` are further order fields to write.
+    `average` is the broker's average when it gave one (else computed); `manual`
+    marks an order placed outside the bot; `positions` (a `ledger.Positions`) saves
+    a sync batch a query per order; `fields` are further order fields to write.
     """
-    filled = order.filled_quantity + qty
+    filled = order.filled_quantity + sum(part.quantity for part in parts)
     if to_status is None:
         to_status = Status.EXECUTED if filled == order.quantity else Status.PARTIALLY_FILLED
     if to_status == Status.EXECUTED and filled != order.quantity:
         raise ValidationError(
             f"order {order.broker_order_id} cannot execute {filled} of {order.quantity}"
         )
-    average = average or weighted_average(order.average_price, order.filled_quantity, price, qty)
+    if not average:
+        average, counted = order.average_price, order.filled_quantity
+        for part in parts:
+            average = weighted_average(average, counted, part.price, part.quantity)
+            counted += part.quantity
     check_transition(order, to_status, late_fill=late_fill)
-    at = at or timezone.now()
-    changes = ledger.post_fill(
-        order, qty, price, at, manual=manual, positions=positions, source=lot_source
-    )
+    changes = ledger.post_fills(order, parts, manual=manual, positions=positions)
     trades = [change.trade for change in changes]
     change_order(
         ctx,

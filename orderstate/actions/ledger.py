@@ -20,6 +20,9 @@ shows it: same quantity, the fill's price and time, the ledger re-matched.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Q
 
@@ -27,12 +30,13 @@ from orderstate.actions.book import Book, PositionChange
 from orderstate.models import Lot, LotMatch, LotSource, Position
 
 __all__ = [
+    "Part",
     "PositionChange",
     "Positions",
     "held",
     "lock_position",
     "post",
-    "post_fill",
+    "post_fills",
     "replace_with_fills",
 ]
 
@@ -86,26 +90,46 @@ class Positions:
         return self._rows.get((account, symbol)) or lock_position(account, symbol)
 
 
-def post_fill(order, quantity, price, at, *, manual=False, positions=None, source=LotSource.FILL):
-    """Record a fill of `order` in its symbol's ledger; returns the PositionChanges it made.
+@dataclass(frozen=True)
+class Part:
+    """Shares of one fill to post as a lot: how many, at what price and time, from where."""
 
-    `at` is when the fill executed, as well as it is known; `manual` marks an
-    order placed outside the bot; `positions` (a `Positions`) saves a sync batch
-    a query per order; `source` says whether it is the broker's own fill.
+    quantity: int
+    price: Decimal
+    at: datetime
+    source: str = LotSource.FILL
+
+
+def post_fills(order, parts, *, manual=False, positions=None):
+    """Record fills of `order` (`Part`s) in its symbol's ledger, one lot each; returns the
+    PositionChanges they made.
+
+    `manual` marks an order placed outside the bot; `positions` (a `Positions`)
+    saves a sync batch a query per order. Fills in execution order after the
+    ledger's latest go through one book and one save; an earlier one replays.
     """
-    lot = Lot(
-        source=source,
-        account=order.account,
-        symbol=order.base_symbol,
-        side=order.side,
-        quantity=quantity,
-        price=price,
-        at=at,
-        order=order,
-        manual=manual,
-        open_quantity=quantity,
-    )
-    return post(lot, positions)
+    lots = [
+        Lot(
+            source=part.source,
+            account=order.account,
+            symbol=order.base_symbol,
+            side=order.side,
+            quantity=part.quantity,
+            price=part.price,
+            at=part.at,
+            order=order,
+            manual=manual,
+            open_quantity=part.quantity,
+        )
+        for part in sorted(parts, key=lambda part: part.at)
+    ]
+    position = _position(order.account, order.base_symbol, positions)
+    if len(lots) == 1 or (position.last_at is not None and lots[0].at < position.last_at):
+        return [change for lot in lots for change in post(lot, positions)]
+    book = Book(position)
+    changes = [change for lot in lots for change in book.apply(lot)]
+    book.save()
+    return changes
 
 
 def _position(account, symbol, positions):
