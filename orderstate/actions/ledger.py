@@ -123,9 +123,11 @@ def post_fills(order, parts, *, manual=False, positions=None):
         )
         for part in sorted(parts, key=lambda part: part.at)
     ]
+    if len(lots) == 1:
+        return post(lots[0], positions)
     position = _position(order.account, order.base_symbol, positions)
-    if len(lots) == 1 or (position.last_at is not None and lots[0].at < position.last_at):
-        return [change for lot in lots for change in post(lot, positions)]
+    if position.last_at is not None and lots[0].at < position.last_at:
+        return [change for lot in lots for change in _post_to(position, lot)]
     book = Book(position)
     changes = [change for lot in lots for change in book.apply(lot)]
     book.save()
@@ -140,7 +142,10 @@ def _position(account, symbol, positions):
 
 def post(lot, positions=None):
     """Record a new lot in its symbol's ledger; returns the PositionChanges it made."""
-    position = _position(lot.account, lot.symbol, positions)
+    return _post_to(_position(lot.account, lot.symbol, positions), lot)
+
+
+def _post_to(position, lot):
     if position.last_at is not None and lot.at < position.last_at:
         lot.save()
         return replay(position, lot)
