@@ -13,8 +13,8 @@ from orderstate.brokers import kotak
 from orderstate.brokers.base import BrokerLoginRefused, BrokerUnavailable
 from orderstate.brokers.kotak import KotakBroker
 from orderstate.market import IST
-from tests.brokers.test_kotak import CREDENTIALS, KotakServer, broker_for, ok
 from tests.kotak_book import load
+from tests.kotak_server import CREDENTIALS, KotakServer, broker_for, ok
 from tests.paths import ROOT
 
 os.environ.setdefault("NEO_LOG_FILE_ENABLED", "false")
