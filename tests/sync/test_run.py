@@ -660,3 +660,12 @@ def test_failing_state_check_leaves_the_run_ok_and_its_changes_applied(manager, 
     assert run.outcome == SyncOutcome.OK
     assert "state_problems" not in run.stats
     assert order(7001).status == Status.EXECUTED
+
+
+def test_rows_of_other_segments_are_skipped_and_counted_never_recorded(manager):
+    stats = manager.sync_with_broker(broker_orders=load("order_report_ok"))
+
+    assert stats["skipped_segments"] == 1
+    assert not Order.objects.filter(broker_order_id="260724000101007").exists()  # nse_fo
+    assert not Order.objects.filter(base_symbol="TCS26JULFUT").exists()
+    assert Order.objects.filter(broker_order_id="260724000101001").exists()  # nse_cm TCS
