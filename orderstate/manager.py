@@ -6,9 +6,11 @@ is one locked, audited transaction.
 """
 
 from orderstate import sync
-from orderstate.actions import broker, failed_orders, fills, imports, orders, repairs
+from orderstate.actions import broker, failed_orders, fills, imports, orders, positions, repairs
 from orderstate.actions.base import Context, active_sell, get_order
 from orderstate.actions.broker_rule import BrokerReport
+from orderstate.checks.positions import mismatch_of
+from orderstate.errors import ValidationError
 from orderstate.legacy import shapes
 from orderstate.models import EventSource, Order, Side
 from orderstate.states import ACTIVE, Status, parse_status
@@ -215,3 +217,25 @@ class OrderStateManager:
 
     def update_trade_notes(self, trade_id, metadata, exit_reason=""):
         return repairs.update_trade_notes(self.ctx, trade_id, metadata, exit_reason)
+
+    # The positions check ---------------------------------------------------------------
+
+    def accept_broker_quantity(self, symbol, price):
+        """Make the ledger hold what the latest positions check saw at the broker."""
+        mismatch = self._mismatch(symbol)
+        return positions.accept_broker_quantity(self.ctx, symbol, mismatch.broker, price)
+
+    def confirm_outside_holding(self, symbol):
+        """Confirm the broker's extra of the latest check as held outside orderstate."""
+        mismatch = self._mismatch(symbol)
+        return positions.confirm_outside(self.ctx, symbol, mismatch.broker)
+
+    def _mismatch(self, symbol):
+        base = parse_symbol(symbol)[1]
+        mismatch = mismatch_of(self.account, base)
+        if mismatch is None:
+            raise ValidationError(
+                f"symbol: the latest positions check found no mismatch for {base}",
+                fields={"symbol": ["no mismatch in the latest positions check"]},
+            )
+        return mismatch

@@ -212,6 +212,10 @@ ORDERSTATE_SYNC_BATCH_SIZE = env_int("ORDERSTATE_SYNC_BATCH_SIZE", 100, minimum=
 ORDERSTATE_REPLAY_FILE = env_str("ORDERSTATE_REPLAY_FILE", "")
 ORDERSTATE_PAPER_SEED = env_int("ORDERSTATE_PAPER_SEED", 7)
 ORDERSTATE_LOCK_TTL_SECONDS = env_int("ORDERSTATE_LOCK_TTL_SECONDS", 900)
+# "Sync now" hands a request to the running `sync_broker --loop`; one not picked up this
+# long is closed as failed. A refused broker login makes the loop wait this long.
+ORDERSTATE_SYNC_REQUEST_TIMEOUT = env_int("ORDERSTATE_SYNC_REQUEST_TIMEOUT", 300, minimum=1)
+ORDERSTATE_LOGIN_REFUSED_BACKOFF = env_int("ORDERSTATE_LOGIN_REFUSED_BACKOFF", 1800, minimum=1)
 
 # Notifications (orderstate/notify, docs/settings.md#notifications): retries back off
 # from BACKOFF (0: retry at the next pass) doubling up to BACKOFF_MAX, until a message

@@ -57,11 +57,17 @@ STATE_PROBLEM_KEYS = ("state_problems", "state_problem_codes")
 def stats_summary(stats):
     """A sync's non-zero figures as 'checked 12, executed 2'; — when nothing counted."""
     figures = [
-        f"{key} {value}"
+        f"{key} {_figure(key, value)}"
         for key, value in (stats or {}).items()
         if value and key not in STATE_PROBLEM_KEYS
     ]
     return ", ".join(figures) or "—"
+
+
+def _figure(key, value):
+    if key == "position_mismatches":
+        return ", ".join(row.get("symbol", "?") for row in value)
+    return value
 
 
 @register.filter

@@ -1,9 +1,11 @@
-"""Staff actions: stop tracking an order, retry or drop a failed buy, run a sync.
+"""Staff actions: stop tracking an order, retry or drop a failed buy, ask for a sync.
 
 GET shows what the action will do (a confirmation page that needs no script);
 POST, with its CSRF token, calls the manager or the sync and reports the
 result as a message. Refused changes (`OrderStateError`) become an error
-message on the page they came from, never a 500.
+message on the page they came from, never a 500. "Sync now" is handed to the
+running sync process (a request it picks up within a second), never run in the
+web worker; the sync page then follows the request to its result.
 """
 
 from django.contrib import messages
@@ -17,7 +19,7 @@ from orderstate import sync
 from orderstate.auth.rules import within
 from orderstate.errors import OrderStateError
 from orderstate.manager import OrderStateManager
-from orderstate.models import EventSource, FailedOrder, SyncOutcome
+from orderstate.models import EventSource, FailedOrder
 
 SOURCE = EventSource.DASHBOARD
 
@@ -122,8 +124,10 @@ def run_sync(request):
     context = {
         "title": "Sync with the broker now",
         "explanation": (
-            "Fetches the broker's order book once and applies every difference through the "
-            "manager. If another sync is running, this one is skipped."
+            "Asks the running sync process (sync_broker --loop) to fetch the broker's books "
+            "now and apply every difference through the manager. It starts within a second; "
+            "the sync page shows it requested, then its result. If another sync is running, "
+            "it waits for it."
         ),
         "button": "Sync now",
         "back": reverse("dashboard:sync_runs"),
@@ -131,20 +135,9 @@ def run_sync(request):
     if request.method != "POST":
         return _confirm(request, ConfirmForm(), context)
     try:
-        run = sync.run_sync(actor=request.user)
+        run = sync.request_sync(actor=request.user, source=SOURCE)
     except OrderStateError as exc:
-        messages.error(request, f"The sync did not run: {exc.detail}")
+        messages.error(request, f"The sync was not requested: {exc.detail}")
         return redirect("dashboard:sync_runs")
-    _report_sync(request, run)
-    return redirect("dashboard:sync_runs")
-
-
-def _report_sync(request, run):
-    if run.outcome == SyncOutcome.OK:
-        changed = {key: value for key, value in (run.stats or {}).items() if value}
-        summary = ", ".join(f"{key} {value}" for key, value in sorted(changed.items()))
-        messages.success(request, f"Sync finished: {summary or 'nothing to change'}.")
-    elif run.outcome == SyncOutcome.SKIPPED:
-        messages.warning(request, "Sync skipped: another sync is running.")
-    else:
-        messages.error(request, f"Sync failed: {run.error or 'no detail given'}")
+    messages.info(request, f"Sync #{run.pk} requested; the sync process runs it within a second.")
+    return redirect(f"{reverse('dashboard:sync_runs')}?run={run.pk}")

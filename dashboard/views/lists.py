@@ -90,6 +90,8 @@ def trade_list(request):
 def sync_list(request):
     runs = within(SyncRun.objects.all(), accounts_of(request))
     page = paginate(runs.order_by("-started_at", "-id"), request)
-    return render_page(
-        request, "dashboard/sync_runs.html", "dashboard/_sync_live.html", {"page": page}
-    )
+    # "Sync now" comes back here with its request, followed to its result as the page refreshes.
+    run_id = request.GET.get("run", "")
+    followed = runs.filter(pk=run_id).first() if run_id.isdigit() else None
+    context = {"page": page, "followed": followed}
+    return render_page(request, "dashboard/sync_runs.html", "dashboard/_sync_live.html", context)

@@ -8,7 +8,7 @@ from dashboard.permissions import accounts_of, login_required_page
 from dashboard.rendering import render_page
 from dashboard.templatetags.dashboard_format import indian_number, inr
 from orderstate.auth.rules import may_see
-from orderstate.checks import alerts
+from orderstate.checks import alerts, positions
 
 CHART_DAYS = 30
 
@@ -28,6 +28,9 @@ def overview(request):
         "pnl_total": pnl_total,
         "sync": overview_data.sync_health(now, accounts),
         "oversold": [row for row in alerts.oversold_after_sync() if may_see(accounts, row.account)],
+        "position_mismatches": [
+            row for row in positions.latest_mismatches() if may_see(accounts, row.account)
+        ],
         "events": overview_data.latest_events(accounts),
         "pnl_chart": _pnl_chart(now, accounts),
         "status_chart": _status_chart(now, accounts),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
-from orderstate.models import EventKind, Lot, LotMatch, Side, Trade, TradeStatus
+from orderstate.models import EventKind, Lot, LotMatch, LotSource, Side, Trade, TradeStatus
 from orderstate.money import AVERAGE_PLACES, to_paise
 
 CHUNK = 50  # open lots read at a time from the open end
@@ -255,7 +255,8 @@ class Book:
         trade.exit_time = lot.at
         exit_order = trade.exit_order
         metadata = exit_order.metadata if exit_order is not None else {}
-        trade.exit_reason = trade.exit_reason or metadata.get("exit_reason", "target")
+        reason = "position_adjusted" if lot.source == LotSource.ADJUSTMENT else "target"
+        trade.exit_reason = trade.exit_reason or metadata.get("exit_reason", reason)
         self._touch_trade(trade)
         self.trade = None
         self.position.open_trade = None

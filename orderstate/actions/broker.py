@@ -5,10 +5,12 @@ Only the sync (and later the order feed) calls these. What a report asks of an
 order is decided by `broker_rule.broker_target`; this module writes it.
 """
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.utils import timezone
 
-from orderstate.actions import failed_orders, ledger, outbox
+from orderstate.actions import broker_fills, failed_orders, ledger, outbox
 from orderstate.actions.base import (
     active_sell,
     change_order,
@@ -20,11 +22,11 @@ from orderstate.actions.base import (
     write_event,
 )
 from orderstate.actions.broker_rule import BrokerReport, broker_target
-from orderstate.actions.fills import apply_fill, remainder_price
+from orderstate.actions.fills import apply_fills
 from orderstate.actions.orders import close, insert_order, order_fields, set_price
 from orderstate.errors import DuplicateOrder, OrderNotFound, ValidationError
-from orderstate.models import EventKind, Order, OrderEvent, OrderType, Product, Side
-from orderstate.money import on_tick
+from orderstate.models import EventKind, LotSource, Order, OrderEvent, OrderType, Product, Side
+from orderstate.money import AVERAGE_PLACES, on_tick
 from orderstate.states import ACTIVE, Status
 
 MANUAL_TRADES = ("manual_sell", "manual_buy")
@@ -86,16 +88,17 @@ def _apply_batch_one_by_one(ctx, reports):
 def follow_broker(ctx, order, report, *, positions=None, manual=False):
     """Apply a report to a locked order inside the caller's transaction; returns the changes.
 
-    `manual` marks an order placed outside the bot. Fills the book shows are
-    dated the earliest they can have happened: after the order was placed and
-    after the last sync that saw it unfilled.
+    `manual` marks an order placed outside the bot. The trade book's fills count
+    at their own prices and times (`broker_fills`); what only the cumulative
+    figure shows is dated the earliest it can have happened: after the order was
+    placed and after the last sync that saw it unfilled.
     """
     now = timezone.now()
     filled_since = max(filter(None, (order.placed_at, order.last_synced_at)), default=now)
     target = broker_target(order, report)
-    if not target.changes or target.status is None:
+    if not target.changes:
         note_broker_view(order, report.broker_status, target.reported, now)
-        return list(target.changes)
+        return []
     next_status = target.status
     # A late fill applies the filled part; the order stays closed unless the
     # broker still works it and no newer sell order for the symbol took its place.
@@ -117,27 +120,16 @@ def follow_broker(ctx, order, report, *, positions=None, manual=False):
     }
     if next_status in (Status.CANCELLED, Status.REJECTED) and not target.late_fill:
         common["status_reason"] = report.reason or order.status_reason
-    if target.filled > order.filled_quantity:
-        if target.late_fill:
-            kind = EventKind.LATE_FILL
-        else:
-            kind = EventKind.EXECUTED if next_status == Status.EXECUTED else EventKind.FILL
-        average = report.average_price if _positive(report.average_price) else None
-        apply_fill(
-            ctx,
-            order,
-            target.filled - order.filled_quantity,
-            _fill_price(order, target.filled, report),
-            kind=kind,
-            to_status=next_status,
-            average=average,
-            late_fill=target.late_fill,
-            at=min(filled_since, now),
-            manual=manual,
-            positions=positions,
-            data={"filled_quantity": target.filled, "broker_status": report.broker_status},
-            **common,
-        )
+    fills = broker_fills.unrecorded(order, report.fills) if target.exact_fills else []
+    broker_fills.record(order, fills)
+    corrections, pieces = broker_fills.split(order, fills)
+    if corrections:
+        broker_fills.correct(ctx, order, corrections, positions=positions)
+    counted = order.filled_quantity + sum(piece.quantity for piece in pieces)
+    if target.filled > counted:
+        pieces.append(broker_fills.Piece(target.filled - counted, None, min(filled_since, now)))
+    if pieces:
+        _apply_pieces(ctx, order, report, target, next_status, pieces, positions, manual, common)
     elif next_status != order.status:
         check_transition(order, next_status)
         change_order(
@@ -155,6 +147,46 @@ def follow_broker(ctx, order, report, *, positions=None, manual=False):
     return list(target.changes)
 
 
+def _apply_pieces(ctx, order, report, target, next_status, pieces, positions, manual, common):
+    """Count the new quantity in one write, a lot per piece: a broker fill at its price and
+    time, or the rest the cumulative figure shows at the price that makes its average."""
+    if target.late_fill:
+        kind = EventKind.LATE_FILL
+    else:
+        kind = EventKind.EXECUTED if next_status == Status.EXECUTED else EventKind.FILL
+    parts, fills = [], []
+    for piece in pieces:
+        if piece.fill is None:  # the rest, always the last piece
+            price = _rest_price(order, target.filled, report, parts, piece.quantity)
+            source = LotSource.FILL
+        else:
+            price, source = piece.fill.price, LotSource.TRADE_BOOK
+            fills.append(
+                {"fill_id": piece.fill.fill_id, "qty": piece.quantity, "price": str(price)}
+            )
+        parts.append(ledger.Part(piece.quantity, price, piece.at, source))
+    exact = sum(part.quantity for part in parts if part.source == LotSource.TRADE_BOOK)
+    data = {"filled_quantity": target.filled, "broker_status": report.broker_status}
+    if fills:
+        data["fills"] = fills
+    # The broker's average holds when it covers every share counted.
+    covers = report.filled_quantity == target.filled
+    apply_fills(
+        ctx,
+        order,
+        parts,
+        kind=kind,
+        to_status=next_status,
+        average=report.average_price if _positive(report.average_price) and covers else None,
+        late_fill=target.late_fill,
+        manual=manual,
+        positions=positions,
+        data=data,
+        exact_filled_quantity=order.exact_filled_quantity + exact,
+        **common,
+    )
+
+
 def _can_reactivate(order):
     if order.side != Side.SELL:
         return True
@@ -165,10 +197,15 @@ def _positive(price):
     return price is not None and price > 0
 
 
-def _fill_price(order, filled, report):
-    """Price of the newly filled part, from the broker's cumulative average."""
+def _rest_price(order, filled, report, parts, quantity):
+    """Price of the `quantity` no fill shows yet: what makes the broker's cumulative average
+    over `filled`, after what the order counted before and the fills of `parts`."""
     if _positive(report.average_price):
-        return remainder_price(order, filled, report.average_price)
+        average = Decimal(str(report.average_price))
+        value = average * filled - (order.average_price or 0) * order.filled_quantity
+        value -= sum(part.price * part.quantity for part in parts)
+        price = (value / quantity).quantize(AVERAGE_PLACES)
+        return price if price > 0 else average
     fallback = report.price or order.price or order.average_price
     if not fallback:
         raise ValidationError(f"broker gives no price for the fill of {order.broker_order_id}")
@@ -178,7 +215,7 @@ def _fill_price(order, filled, report):
 # Orders placed outside the bot -------------------------------------------------------
 
 
-def record_broker_order(ctx, broker_order):
+def record_broker_order(ctx, broker_order, fills=()):
     """Record a broker order we never registered (source=broker); returns (order, changes).
 
     One transaction holds the whole story, so a crash leaves all or none of it.
@@ -202,7 +239,8 @@ def record_broker_order(ctx, broker_order):
             if order is None:
                 raise DuplicateOrder(f"broker order {bo.order_id} conflicts; retry")
         if known or order.status in ACTIVE:
-            changes.extend(follow_broker(ctx, order, BrokerReport.of(bo), manual=not known))
+            report = BrokerReport.of(bo, fills)
+            changes.extend(follow_broker(ctx, order, report, manual=not known))
         if not known and bo.side == Side.SELL and bo.filled_quantity and held_before > 0:
             changes.append("manual_sell")
             _stop_tracking_if_sold_out(ctx, bo)

@@ -22,7 +22,7 @@ from orderstate.actions.base import (
     get_order,
 )
 from orderstate.errors import DuplicateOrder, InvalidTransition, OrderNotFound, ValidationError
-from orderstate.models import EventKind
+from orderstate.models import EventKind, FillSource, LotSource
 from orderstate.money import AVERAGE_PLACES, weighted_average
 from orderstate.states import Status
 from orderstate.validation import (
@@ -95,9 +95,12 @@ def record_fill(ctx, order_id, qty, price, fill_id=None, at=None):
     # Locked: two fills of one order must not both read the same earlier total.
     with transaction.atomic(durable=True):
         order = get_order(ctx, order_id, lock=True)
-        # One query answers both: was this fill seen, and how much was reported before it.
+        # One query answers both: was this fill seen (by the bot or in the broker's trade
+        # book), and how much the bot reported before it.
         seen = {"seen": Count("pk", filter=Q(fill_id=fill_id))} if fill_id is not None else {}
-        earlier = order.fills.aggregate(total=Coalesce(Sum("quantity"), 0), **seen)
+        earlier = order.fills.aggregate(
+            total=Coalesce(Sum("quantity", filter=Q(source=FillSource.BOT)), 0), **seen
+        )
         if earlier.get("seen"):
             _same_fill_or_conflict(order, fill_id, qty, price)
             return order
@@ -125,7 +128,8 @@ def record_fill(ctx, order_id, qty, price, fill_id=None, at=None):
 def _same_fill_or_conflict(order, fill_id, qty, price):
     """A known fill id sent again is a retry only with the same quantity and price; with
     others it is a different fill under a taken id (409, as a registration's)."""
-    known = order.fills.get(fill_id=fill_id)
+    # The bot's own record first, when the trade book holds the same id too.
+    known = order.fills.filter(fill_id=fill_id).order_by("source").first()
     if (known.quantity, known.price) != (qty, price):
         raise DuplicateOrder(
             f"fill {fill_id} of order {order.broker_order_id} was recorded as "
@@ -134,40 +138,51 @@ def _same_fill_or_conflict(order, fill_id, qty, price):
         )
 
 
-def apply_fill(
+def apply_fill(ctx, order, qty, price, *, at=None, lot_source=LotSource.FILL, **options):
+    """Apply `qty` more filled at `price` to a locked order (one lot); see `apply_fills`.
+
+    `at` is when the fill executed, as well as it is known (default now);
+    `lot_source` says whether it is the broker's own fill.
+    """
+    part = ledger.Part(qty, price, at or timezone.now(), lot_source)
+    apply_fills(ctx, order, [part], **options)
+
+
+def apply_fills(
     ctx,
     order,
-    qty,
-    price,
+    parts,
     *,
     kind=EventKind.FILL,
     to_status=None,
     average=None,
     late_fill=False,
-    at=None,
     manual=False,
     data=None,
     positions=None,
     **fields,
 ):
-    """Apply `qty` more filled at `price` to a locked order: the order, its lots, the events.
+    """Apply more filled to a locked order, each of `parts` (`ledger.Part`: quantity, price,
+    time, source) its own lot: the order, its lots, the events, in one write.
 
-    `average` is the broker's average when it gave one (else computed); `at` is
-    when the fill executed, as well as it is known (default now); `manual` marks
-    an order placed outside the bot; `positions` (a `ledger.Positions`) saves a
-    sync batch a query per order; `fields` are further order fields to write.
+    `average` is the broker's average when it gave one (else computed); `manual`
+    marks an order placed outside the bot; `positions` (a `ledger.Positions`) saves
+    a sync batch a query per order; `fields` are further order fields to write.
     """
-    filled = order.filled_quantity + qty
+    filled = order.filled_quantity + sum(part.quantity for part in parts)
     if to_status is None:
         to_status = Status.EXECUTED if filled == order.quantity else Status.PARTIALLY_FILLED
     if to_status == Status.EXECUTED and filled != order.quantity:
         raise ValidationError(
             f"order {order.broker_order_id} cannot execute {filled} of {order.quantity}"
         )
-    average = average or weighted_average(order.average_price, order.filled_quantity, price, qty)
+    if not average:
+        average, counted = order.average_price, order.filled_quantity
+        for part in parts:
+            average = weighted_average(average, counted, part.price, part.quantity)
+            counted += part.quantity
     check_transition(order, to_status, late_fill=late_fill)
-    at = at or timezone.now()
-    changes = ledger.post_fill(order, qty, price, at, manual=manual, positions=positions)
+    changes = ledger.post_fills(order, parts, manual=manual, positions=positions)
     trades = [change.trade for change in changes]
     change_order(
         ctx,

@@ -13,14 +13,32 @@ at zero, so the result is the same whatever order fills arrive in.
 A sell that finds no lot is oversold: held as an unmatched sell lot and netted
 against the next buy. A manual sell (an order placed outside the bot) only
 reduces lots bought before it; the rest was held outside orderstate.
+
+A lot counted before the broker's own fill was known (from the bot's report or
+the broker's cumulative figure) is replaced by that fill when the trade book
+shows it: same quantity, the fill's price and time, the ledger re-matched.
 """
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Q
 
 from orderstate.actions.book import Book, PositionChange, remember
-from orderstate.models import Lot, LotMatch, Position
+from orderstate.models import Lot, LotMatch, LotSource, Position
 
-__all__ = ["PositionChange", "Positions", "held", "lock_position", "post", "post_fill"]
+__all__ = [
+    "Part",
+    "PositionChange",
+    "Positions",
+    "held",
+    "lock_position",
+    "post",
+    "post_fills",
+    "replace_with_fills",
+]
 
 
 def lock_position(account, symbol):
@@ -72,33 +90,62 @@ class Positions:
         return self._rows.get((account, symbol)) or lock_position(account, symbol)
 
 
-def post_fill(order, quantity, price, at, *, manual=False, positions=None):
-    """Record a fill of `order` in its symbol's ledger; returns the PositionChanges it made.
+@dataclass(frozen=True)
+class Part:
+    """Shares of one fill to post as a lot: how many, at what price and time, from where."""
 
-    `at` is when the fill executed, as well as it is known; `manual` marks an
-    order placed outside the bot; `positions` (a `Positions`) saves a sync batch
-    a query per order.
+    quantity: int
+    price: Decimal
+    at: datetime
+    source: str = LotSource.FILL
+
+
+def post_fills(order, parts, *, manual=False, positions=None):
+    """Record fills of `order` (`Part`s) in its symbol's ledger, one lot each; returns the
+    PositionChanges they made.
+
+    `manual` marks an order placed outside the bot; `positions` (a `Positions`)
+    saves a sync batch a query per order. Fills in execution order after the
+    ledger's latest go through one book and one save; an earlier one replays.
     """
-    lot = Lot(
-        account=order.account,
-        symbol=order.base_symbol,
-        side=order.side,
-        quantity=quantity,
-        price=price,
-        at=at,
-        order=order,
-        manual=manual,
-        open_quantity=quantity,
-    )
-    return post(lot, positions)
+    lots = [
+        Lot(
+            source=part.source,
+            account=order.account,
+            symbol=order.base_symbol,
+            side=order.side,
+            quantity=part.quantity,
+            price=part.price,
+            at=part.at,
+            order=order,
+            manual=manual,
+            open_quantity=part.quantity,
+        )
+        for part in sorted(parts, key=lambda part: part.at)
+    ]
+    if len(lots) == 1:
+        return post(lots[0], positions)
+    position = _position(order.account, order.base_symbol, positions)
+    if position.last_at is not None and lots[0].at < position.last_at:
+        return [change for lot in lots for change in _post_to(position, lot)]
+    book = Book(position)
+    changes = [change for lot in lots for change in book.apply(lot)]
+    book.save()
+    return changes
+
+
+def _position(account, symbol, positions):
+    if positions is not None:
+        return positions.get(account, symbol)
+    return lock_position(account, symbol)
 
 
 def post(lot, positions=None):
     """Record a new lot in its symbol's ledger; returns the PositionChanges it made."""
-    if positions is not None:
-        position = positions.get(lot.account, lot.symbol)
-    else:
-        position = lock_position(lot.account, lot.symbol)
+    return _post_to(_position(lot.account, lot.symbol, positions), lot)
+
+
+def _post_to(position, lot):
     if position.last_at is not None and lot.at < position.last_at:
         lot.save()
         return replay(position, lot)
@@ -114,9 +161,15 @@ def replay(position, late_lot):
     Lots before that moment are all matched among themselves, so they stay as
     they are. Returns the changes `late_lot` itself made.
     """
+    return rematch(position, late_lot.at, late_lot.id).get(late_lot.pk, [])
+
+
+def rematch(position, at, lot_id):
+    """Re-match every lot since the last flat point before (`at`, `lot_id`); returns
+    {lot pk: the changes it made}."""
     flat = (
         Lot.objects.filter(account=position.account, symbol=position.symbol, position_after=0)
-        .filter(Q(at__lt=late_lot.at) | Q(at=late_lot.at, id__lt=late_lot.id))
+        .filter(Q(at__lt=at) | Q(at=at, id__lt=lot_id))
         .order_by("-at", "-id")
         .first()
     )
@@ -137,16 +190,86 @@ def replay(position, late_lot):
     position.net_quantity = 0
     position.open_trade = None
     book = Book(position, replaying=True, reusable=trades)
-    changes = []
+    changes = {}
     for lot in lots:
         lot.open_quantity = lot.quantity
         lot.outside_quantity = 0
         lot.trade = None
-        applied = book.apply(lot)
-        if lot.pk == late_lot.pk:
-            changes = applied
+        changes[lot.pk] = book.apply(lot)
     book.save()
     return changes
+
+
+def replace_with_fills(order, fills, *, positions=None):
+    """Replace lots of `order` counted before its own fills were known by the fills' lots
+    (their prices and times), and re-match the ledger once, from before the earliest lot
+    touched. `fills` are (fill, quantity) pairs, oldest first; the oldest lots are
+    replaced first. Returns, per fill, (what it replaced, its lot or None when no such
+    lot was left): nothing is ever counted twice.
+    """
+    position = _position(order.account, order.base_symbol, positions)
+    lots = list(
+        Lot.objects.filter(order=order).exclude(source=LotSource.TRADE_BOOK).order_by("at", "id")
+    )
+    sizes = defaultdict(int)  # a root lot's quantity with the parts split from it
+    for lot in lots:
+        sizes[lot.part_of_id or lot.pk] += lot.quantity
+    roots = [lot for lot in lots if lot.part_of_id is None]
+    if not roots:
+        return [([], None) for _ in fills]
+    left = {root.pk: sizes[root.pk] for root in roots}
+    results, new_lots = [], []
+    for fill, quantity in fills:
+        replaced, wanted = [], quantity
+        for root in roots:
+            taken = min(left[root.pk], wanted)
+            if taken:
+                left[root.pk] -= taken
+                wanted -= taken
+                replaced.append(
+                    {"quantity": taken, "price": str(root.price), "at": root.at.isoformat()}
+                )
+        lot = None
+        if quantity > wanted:
+            lot = Lot(
+                account=order.account,
+                symbol=order.base_symbol,
+                side=order.side,
+                quantity=quantity - wanted,
+                price=fill.price,
+                at=fill.at,
+                order=order,
+                manual=roots[0].manual,
+                source=LotSource.TRADE_BOOK,
+                open_quantity=0,
+            )
+            new_lots.append(lot)
+        results.append((replaced, lot))
+    touched = [root for root in roots if left[root.pk] != sizes[root.pk]]
+    if not touched:
+        return results
+    parts = [lot.pk for lot in lots if lot.part_of_id in {root.pk for root in touched}]
+    if parts:
+        Lot.objects.filter(pk__in=parts).delete()
+    emptied = [root for root in touched if not left[root.pk]]
+    starts = [(root.at, root.pk) for root in touched]
+    for root in touched:
+        if left[root.pk]:
+            Lot.objects.filter(pk=root.pk).update(
+                quantity=left[root.pk], open_quantity=0, outside_quantity=0
+            )
+    # An emptied lot's row takes a fill's lot: an UPDATE instead of a DELETE and an INSERT.
+    for lot in new_lots:
+        if emptied:
+            lot.pk = emptied.pop().pk
+        lot.save()
+        starts.append((lot.at, lot.pk))
+    if emptied:
+        Lot.objects.filter(pk__in=[root.pk for root in emptied]).delete()
+    # The latest lot may be gone: the replay finds the position's last time again.
+    position.last_at = None
+    rematch(position, *min(starts))
+    return results
 
 
 def _merge_parts(lots):

@@ -1,8 +1,9 @@
 """The ledger derived again from what the database recorded: for a database from before
 the ledger (migration 0009), and for `check_state --fix` when a ledger and its trade disagree.
 
-Lots come from each order's fills (the bot's own `Fill` rows at their times and
-prices; the rest of what the order filled at the price that makes its average),
+Lots come from each order's fills (the broker's own fills from its trade book,
+then the bot's `Fill` rows, at their times and prices; the rest of what the order
+filled at the price that makes its average),
 and from imported history, whose trades have no fills behind them (their buy,
 and their sell when the history closed them). The symbol's trades are then
 derived from the lots, reusing the existing rows in order, and every figure
@@ -17,7 +18,17 @@ from django.db.models import Min, Q
 from orderstate.actions.base import write_event
 from orderstate.actions.book import Book
 from orderstate.actions.ledger import lock_position
-from orderstate.models import EventKind, Lot, LotMatch, Order, Side, Source, Trade
+from orderstate.models import (
+    EventKind,
+    FillSource,
+    Lot,
+    LotMatch,
+    LotSource,
+    Order,
+    Side,
+    Source,
+    Trade,
+)
 from orderstate.money import AVERAGE_PLACES
 
 FILL_KINDS = (EventKind.FILL, EventKind.EXECUTED, EventKind.LATE_FILL)
@@ -86,18 +97,27 @@ def recorded_lots(account, symbol):
 
 def _order_lots(order):
     fills = sorted(order.fills.all(), key=lambda fill: (fill.at, fill.pk))
-    lots = [_lot(order, order.side, fill.quantity, fill.price, fill.at) for fill in fills]
-    rest = order.filled_quantity - sum(fill.quantity for fill in fills)
-    if rest > 0:
+    exact = [fill for fill in fills if fill.source == FillSource.BROKER]
+    lots = [
+        _lot(order, order.side, fill.quantity, fill.price, fill.at, source=LotSource.TRADE_BOOK)
+        for fill in exact
+    ]
+    left = order.filled_quantity - sum(fill.quantity for fill in exact)
+    for fill in (fill for fill in fills if fill.source == FillSource.BOT):
+        taken = min(fill.quantity, left)
+        if taken > 0:
+            lots.append(_lot(order, order.side, taken, fill.price, fill.at))
+            left -= taken
+    if left > 0:
         at = order.first_fill or order.closed_at or order.updated_at
-        lots.append(_lot(order, order.side, rest, _rest_price(order, fills, rest), at))
+        lots.append(_lot(order, order.side, left, _rest_price(order, lots, left), at))
     return lots
 
 
-def _rest_price(order, fills, rest):
+def _rest_price(order, lots, rest):
     """The price of the filled part no Fill row holds, from the order's average."""
     total = (order.average_price or Decimal(0)) * order.filled_quantity
-    recorded = sum(fill.price * fill.quantity for fill in fills)
+    recorded = sum(lot.price * lot.quantity for lot in lots)
     price = ((total - recorded) / rest).quantize(AVERAGE_PLACES)
     return price if price > 0 else order.average_price or order.price
 
@@ -117,9 +137,10 @@ def _history_lots(trade):
     return lots
 
 
-def _lot(order, side, quantity, price, at, trade=None):
+def _lot(order, side, quantity, price, at, trade=None, source=LotSource.FILL):
     holder = order if order is not None else trade
     return Lot(
+        source=source,
         account=holder.account,
         symbol=order.base_symbol if order is not None else trade.symbol,
         side=side,

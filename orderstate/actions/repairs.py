@@ -46,7 +46,7 @@ def close_trade_from_sell(ctx, trade_id, order_id):
             raise InvalidTransition(f"order {order.broker_order_id} is already in the ledger")
         sold = min(order.filled_quantity, trade.open_quantity)
         at = max(order.closed_at or timezone.now(), trade.entry_time)
-        changes = ledger.post_fill(order, sold, order.average_price, at)
+        changes = ledger.post_fills(order, [ledger.Part(sold, order.average_price, at)])
         data = {"trade_id": trade.pk, "quantity": sold, "repair": True}
         data["pnl"] = changes[0].data["pnl"]
         change_order(ctx, order, EventKind.TRADE_CLOSED, data=data, trade=trade)

@@ -42,7 +42,7 @@ def manager_for(request, account):
     return OrderStateManager(source=EventSource.ADMIN, actor=request.user, account=account)
 
 
-def _ask(modeladmin, request, queryset, form, action, title, explanation, button):
+def ask_for(modeladmin, request, queryset, form, action, title, explanation, button):
     context = {
         **modeladmin.admin_site.each_context(request),
         "opts": modeladmin.model._meta,
@@ -65,7 +65,7 @@ def entry_label(entry):
     return f"{entry.symbol} (failed buy {entry.pk})"
 
 
-def _apply(modeladmin, request, objects, change, done, label=order_label):
+def apply_to_each(modeladmin, request, objects, change, done, label=order_label):
     """Run `change(obj)` for each object; report successes and refusals separately."""
     changed, refused = [], []
     for obj in objects:
@@ -85,7 +85,7 @@ def _apply(modeladmin, request, objects, change, done, label=order_label):
 def mark_executed(modeladmin, request, queryset):
     form = ExecutionPriceForm(request.POST if "apply" in request.POST else None)
     if not form.is_valid():
-        return _ask(
+        return ask_for(
             modeladmin,
             request,
             queryset,
@@ -103,7 +103,7 @@ def mark_executed(modeladmin, request, queryset):
             order.base_symbol, order.broker_order_id, price
         )
 
-    _apply(modeladmin, request, queryset, execute, f"Marked executed at {price}")
+    apply_to_each(modeladmin, request, queryset, execute, f"Marked executed at {price}")
     return None
 
 
@@ -112,7 +112,7 @@ def _closing_action(status, name, verb):
     def close(modeladmin, request, queryset):
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
-            return _ask(
+            return ask_for(
                 modeladmin,
                 request,
                 queryset,
@@ -130,7 +130,7 @@ def _closing_action(status, name, verb):
                 order.broker_order_id, reason=reason, status=status
             )
 
-        _apply(modeladmin, request, queryset, change, f"Marked {status.label.lower()}")
+        apply_to_each(modeladmin, request, queryset, change, f"Marked {status.label.lower()}")
         return None
 
     close.__name__ = name
@@ -155,7 +155,7 @@ def reopen_trades(modeladmin, request, queryset):
 
 @admin.action(description="Put back in the retry queue", permissions=["change"])
 def requeue_failed(modeladmin, request, queryset):
-    _apply(
+    apply_to_each(
         modeladmin,
         request,
         queryset,

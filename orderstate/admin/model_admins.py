@@ -71,7 +71,7 @@ class OrderEventInline(ReadOnlyMixin, admin.TabularInline):
 
 class FillInline(ReadOnlyMixin, admin.TabularInline):
     model = Fill
-    fields = ("at", "quantity", "price", "fill_id")
+    fields = ("at", "quantity", "price", "fill_id", "source")
     readonly_fields = fields
     extra = 0
 
@@ -182,9 +182,9 @@ class OrderEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Fill)
 class FillAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("order", "quantity", "price", "fill_id", "at")
+    list_display = ("order", "quantity", "price", "fill_id", "source", "at")
     search_fields = ("=order__broker_order_id", "order__base_symbol", "=fill_id")
-    list_filter = ("at",)
+    list_filter = ("source", "at")
     list_select_related = ("order",)
     show_full_result_count = False
 

@@ -325,6 +325,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "broker",
+            "requested_at",
             "started_at",
             "finished_at",
             "outcome",

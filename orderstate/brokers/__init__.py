@@ -1,4 +1,5 @@
-"""Brokers the sync can read an order book from; `get_broker(name)` picks one."""
+"""Brokers the sync reads: an order book, and where the broker has them its trade book and
+the account's holdings; `get_broker(name)` picks one."""
 
 from django.conf import settings
 from django.utils.module_loading import import_string

@@ -1,10 +1,12 @@
-"""Kotak Neo, through its official SDK (`pip install 'orderstate[kotak]'`, module `neo_api_client`).
+"""Kotak Neo, through its official SDK (`pip install 'orderstate[kotak]'`, module `neo_api_client`,
+3.0.6 or later).
 
-The SDK reports most failures by return value rather than by raising: `None`
-on some HTTP errors, `{"Error": exc}` for timeouts and refused connections,
-`{"stat": "Not_Ok", ...}` or `{"error": [...]}` bodies from the server. Each of
-those, and a raised exception, is retried a bounded number of times with
-exponential backoff and jitter, then surfaces as one `BrokerUnavailable`.
+Every call (`order_report`, `trade_report`, `positions`, `holdings`) is tried a
+bounded number of times with exponential backoff and jitter; what each answer
+means is `kotak_answers.judge`. After a failure that looks like a lost session
+the next try logs in again, and so does the first call of a new IST day (Kotak
+sessions end daily). A refused login (wrong TOTP secret or MPIN, a machine not
+whitelisted) raises `BrokerLoginRefused` at once: retrying cannot fix it.
 """
 
 import logging
@@ -13,9 +15,15 @@ import random
 import time
 from dataclasses import dataclass
 
-from orderstate.brokers.base import BrokerUnavailable
-from orderstate.brokers.kotak_report import is_empty_book_answer, parse_order_report
+from django.utils import timezone
+
+from orderstate.brokers.base import BrokerLoginRefused, BrokerUnavailable
+from orderstate.brokers.kotak_answers import FATAL, SESSION, TRANSIENT, Failure, judge, judge_login
+from orderstate.brokers.kotak_positions import parse_holdings
+from orderstate.brokers.kotak_report import parse_order_report
+from orderstate.brokers.kotak_trades import parse_trade_report
 from orderstate.env import env_str
+from orderstate.market import IST
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +37,12 @@ CREDENTIALS = {
 ATTEMPTS = 4
 BASE_DELAY = 1.0
 MAX_DELAY = 20.0
-SESSION_LOST = ("2fa", "session", "invalid token", "unauthori", "401")
+TOTP_HELP = (
+    "Check KOTAK_TOTP_SECRET (the secret of the TOTP registration: NEO app → More → "
+    "Trade API → TOTP Registration), KOTAK_MOBILE_NUMBER, KOTAK_UCC, KOTAK_CONSUMER_KEY "
+    "and this server's clock"
+)
+MPIN_HELP = "Check KOTAK_MPIN"
 
 
 @dataclass(frozen=True)
@@ -47,13 +60,27 @@ class KotakCredentials:
         values = {field: env_str(variable) for field, variable in CREDENTIALS.items()}
         missing = [CREDENTIALS[field] for field, value in values.items() if not value]
         if missing:
-            raise BrokerUnavailable(f"kotak: set {', '.join(missing)} in the environment")
+            raise BrokerLoginRefused(f"kotak: set {', '.join(missing)} in the environment")
         return cls(**values, environment=env_str("KOTAK_ENVIRONMENT", "prod"))
 
     def totp(self):
         import pyotp
 
         return pyotp.TOTP(self.totp_secret).now()
+
+
+def _is_book(body):
+    """An order or trade book: `{"stat": "Ok", "data": [...]}` (or `data` null), or a bare list."""
+    if isinstance(body, list):
+        return True
+    if not isinstance(body, dict) or str(body.get("stat", "")).lower() != "ok":
+        return False
+    return body.get("data") is None or isinstance(body.get("data"), list)
+
+
+def _is_holdings(body):
+    """Holdings come without `stat`: `{"data": [...]}`."""
+    return isinstance(body, dict) and isinstance(body.get("data"), list) and "Error" not in body
 
 
 class KotakBroker:
@@ -69,6 +96,7 @@ class KotakBroker:
         base_delay=BASE_DELAY,
         max_delay=MAX_DELAY,
         sleep=time.sleep,
+        clock=timezone.now,
     ):
         self.credentials = credentials
         self.client = client
@@ -77,7 +105,9 @@ class KotakBroker:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.sleep = sleep
+        self.clock = clock
         self.logged_in = client is not None
+        self.session_day = self._today() if client is not None else None
 
     @classmethod
     def from_environment(cls):
@@ -85,39 +115,58 @@ class KotakBroker:
         return cls()
 
     def fetch_order_book(self):
-        return parse_order_report(self.fetch_raw())
+        return parse_order_report(self.call("order_report", _is_book))
 
-    def fetch_raw(self):
-        """The raw `order_report` body, after at most `attempts` tries."""
-        problem = "no attempt made"
+    def fetch_trade_book(self):
+        return parse_trade_report(self.call("trade_report", _is_book))
+
+    def fetch_holdings(self):
+        positions = self.call("positions", _is_book)
+        return parse_holdings(positions, self.call("holdings", _is_holdings))
+
+    def call(self, method, accept):
+        """The SDK's `method()` answer that `accept` takes, after at most `attempts` tries."""
+        failure = Failure(TRANSIENT, "no attempt made")
         for attempt in range(self.attempts):
             if attempt:
                 self.sleep(self._delay(attempt))
+            if self.logged_in and self.session_day != self._today():
+                log.info("kotak: a new IST day; logging in again")
+                self.logged_in = False
             try:
                 if not self.logged_in:
                     self._login()
-                body = self.client.order_report()
+                body = getattr(self.client, method)()
+            except BrokerLoginRefused:
+                raise
             except BrokerUnavailable as exc:
-                problem = str(exc)
+                failure = Failure(TRANSIENT, str(exc))
                 continue
             except Exception as exc:  # the SDK raises what it likes; every kind is retried
-                problem = f"{type(exc).__name__}: {exc}"
-                log.warning("kotak order_report raised (attempt %d): %s", attempt + 1, problem)
+                failure = Failure(TRANSIENT, f"{type(exc).__name__}: {exc}")
+                log.warning(
+                    "kotak %s raised (attempt %d): %s", method, attempt + 1, failure.message
+                )
                 continue
-            problem = _problem(body)
-            if problem is None:
+            failure = judge(body, accept=accept)
+            if failure is None:
                 return body
-            log.warning("kotak order_report failed (attempt %d): %s", attempt + 1, problem)
-            if _session_lost(problem):
+            log.warning("kotak %s failed (attempt %d): %s", method, attempt + 1, failure.message)
+            if failure.kind == FATAL:
+                raise BrokerLoginRefused(f"kotak: {failure.message}")
+            if failure.kind == SESSION:
                 self.logged_in = False
         raise BrokerUnavailable(
-            f"kotak: order book unavailable after {self.attempts} tries: {problem}"
+            f"kotak: {method} unavailable after {self.attempts} tries: {failure.message}"
         )
 
     def _delay(self, attempt):
         # Full jitter: many bots retrying together after a 429 do not come back in step.
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)
+
+    def _today(self):
+        return timezone.localtime(self.clock(), IST).date()
 
     def _login(self):
         if self.credentials is None:
@@ -128,12 +177,19 @@ class KotakBroker:
         answer = self.client.totp_login(
             mobile_number=creds.mobile_number, ucc=creds.ucc, totp=creds.totp()
         )
-        if not _has_data(answer):
-            raise BrokerUnavailable(f"kotak: TOTP login refused: {_describe(answer)}")
-        answer = self.client.totp_validate(mpin=creds.mpin)
-        if not _has_data(answer):
-            raise BrokerUnavailable(f"kotak: MPIN validation refused: {_describe(answer)}")
+        _check_login(answer, "TOTP login", TOTP_HELP)
+        _check_login(self.client.totp_validate(mpin=creds.mpin), "MPIN validation", MPIN_HELP)
         self.logged_in = True
+        self.session_day = self._today()
+
+
+def _check_login(answer, step, help_text):
+    failure = judge_login(answer, step, help_text)
+    if failure is None:
+        return
+    if failure.kind == FATAL:
+        raise BrokerLoginRefused(f"kotak: {failure.message}")
+    raise BrokerUnavailable(f"kotak: {failure.message}")
 
 
 def _new_client(credentials, transport):
@@ -146,47 +202,8 @@ def _new_client(credentials, transport):
         raise BrokerUnavailable(
             "kotak: the SDK is not installed; pip install 'orderstate[kotak]'"
         ) from None
-    return NeoAPI(
-        consumer_key=credentials.consumer_key,
-        environment=credentials.environment,
-        transport=transport,
-    )
-
-
-def _problem(body):
-    """None when `body` is an order book; otherwise what is wrong with it."""
-    if body is None:
-        return "the SDK returned None (an HTTP error)"
-    if isinstance(body, list):
-        return None
-    if not isinstance(body, dict):
-        return f"unexpected {type(body).__name__} body"
-    if "data" in body and str(body.get("stat", "Ok")).lower() == "ok":
-        rows = body["data"]
-        if rows is None or isinstance(rows, list):
-            return None
-        return f"'data' is {type(rows).__name__}, not a list of orders"
-    if is_empty_book_answer(body):
-        return None
-    return _describe(body)
-
-
-def _has_data(answer):
-    return isinstance(answer, dict) and isinstance(answer.get("data"), dict)
-
-
-def _session_lost(problem):
-    text = problem.lower()
-    return any(word in text for word in SESSION_LOST)
-
-
-def _describe(body):
-    if not isinstance(body, dict):
-        return repr(body)[:300]
-    parts = []
-    for key in ("stat", "stCode", "code", "emsg", "errMsg", "message", "Error", "Error Message"):
-        if key in body:
-            parts.append(f"{key}={body[key]!s}")
-    if "error" in body:
-        parts.append(f"error={body['error']!s}")
-    return (", ".join(parts) or repr(body))[:300]
+    options = {"consumer_key": credentials.consumer_key, "environment": credentials.environment}
+    # `transport` exists from SDK 3.0.6; passed only when given, so an older SDK still logs in.
+    if transport is not None:
+        options["transport"] = transport
+    return NeoAPI(**options)

@@ -1,24 +1,38 @@
 """Kotak Neo's `order_report` body, parsed into an `OrderBook`.
 
-Strict about types and tolerant about naming: numbers arrive as strings
-(`"prc": "0.00"`), and older payloads call the same fields `neoOrdNo`,
-`orderStatus`, `transactionType`.
+Strict about types and tolerant about naming: numbers arrive as numbers or
+strings (`"prc": "0.00"`). Besides Kotak's keys (docs/functions/orders/
+order_report.md), longer names (`neoOrdNo`, `orderStatus`, `transactionType`)
+are read too: they are not Kotak's, but hand-made books (the old bot's tests,
+other tools) use them. Rows of segments other than `nse_cm`/`bse_cm` are
+skipped and counted, here and wherever a row is parsed (the order feed too).
 """
 
-import re
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-
-from orderstate.brokers.base import BadBrokerRow, BrokerOrder, BrokerUnavailable, OrderBook
-from orderstate.brokers.kotak_status import from_broker_status
+from orderstate.brokers.base import (
+    BadBrokerRow,
+    BrokerOrder,
+    BrokerUnavailable,
+    OrderBook,
+    OtherSegment,
+)
+from orderstate.brokers.kotak_fields import (
+    EMPTY,
+    error_text,
+    exchange_of,
+    is_empty_answer,
+    kind,
+    moment,
+    number_text,
+    price,
+    text,
+)
+from orderstate.brokers.kotak_status import from_broker_status, is_after_market
 from orderstate.errors import ValidationError
-from orderstate.market import IST
 from orderstate.models import OrderType, Side, Variety
-from orderstate.money import AVERAGE_PLACES
 from orderstate.states import Status
 from orderstate.validation import check_storable, parse_order_id, parse_quantity, parse_symbol
 
-# Each field's names, the current one first.
+# Each field's names, Kotak's first.
 FIELD_NAMES = {
     "order_id": ("nOrdNo", "neoOrdNo", "orderId", "order_id"),
     "status": ("ordSt", "orderStatus", "status"),
@@ -35,7 +49,6 @@ FIELD_NAMES = {
     "exchange": ("exSeg", "exchangeSegment", "exchange"),
     "order_type": ("prcTp", "orderType", "order_type"),
     "product": ("prod", "product"),
-    "amo": ("amo", "isAmo"),
 }
 SIDES = {"B": Side.BUY, "BUY": Side.BUY, "S": Side.SELL, "SELL": Side.SELL}
 ORDER_TYPES = {
@@ -47,20 +60,6 @@ ORDER_TYPES = {
     "SL-M": OrderType.SL_M,
     "SL_M": OrderType.SL_M,
 }
-EXCHANGES = {"nse_cm": "NSE", "bse_cm": "BSE", "nse": "NSE", "bse": "BSE"}
-AMO_STATUS = "after market order req received"
-KOTAK_TIME = re.compile(
-    r"(?P<day>\d{1,2})-(?P<month>[A-Za-z]{3})-(?P<year>\d{4}) "
-    r"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})"
-)
-MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
-TIME_FORMATS = ("%d-%b-%Y %H:%M:%S", "%d-%b-%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
-EMPTY = ("", "NA", "--", None)
 
 
 def parse_order_report(body):
@@ -68,55 +67,59 @@ def parse_order_report(body):
     if isinstance(body, list):
         return parse_rows(body)
     if not isinstance(body, dict):
-        raise BrokerUnavailable(f"order book: expected a JSON object or list, got {_kind(body)}")
+        raise BrokerUnavailable(f"order book: expected a JSON object or list, got {kind(body)}")
     stat = body.get("stat")
     if stat is not None and str(stat).lower() != "ok":
-        if is_empty_book_answer(body):
+        if is_empty_answer(body):
             return OrderBook()
-        raise BrokerUnavailable(f"order book: broker answered {_error_text(body)}")
+        raise BrokerUnavailable(f"order book: broker answered {error_text(body)}")
     rows = body.get("data")
     if stat is None and rows is None:
-        raise BrokerUnavailable(f"order book: broker answered {_error_text(body)}")
+        raise BrokerUnavailable(f"order book: broker answered {error_text(body)}")
     if rows is None:
         return OrderBook()
     if not isinstance(rows, list):
-        raise BrokerUnavailable(f"order book: 'data' is {_kind(rows)}, not a list")
+        raise BrokerUnavailable(f"order book: 'data' is {kind(rows)}, not a list")
     return parse_rows(rows)
 
 
 def parse_rows(rows):
-    orders, errors, unreadable = [], [], []
+    orders, errors, unreadable, skipped = [], [], [], 0
     for index, row in enumerate(rows):
         try:
             orders.append(parse_order(row))
+        except OtherSegment:
+            skipped += 1
         except BadBrokerRow as exc:
             errors.append(f"row {index}: {exc}")
             if exc.order_id:
                 unreadable.append(exc.order_id)
-    return OrderBook(orders, errors, unreadable)
+    return OrderBook(orders, errors, unreadable, skipped)
 
 
 def parse_order(row):
-    """One Kotak row as a BrokerOrder; raises BadBrokerRow naming what is wrong."""
+    """One Kotak row as a BrokerOrder; raises BadBrokerRow naming what is wrong, and
+    OtherSegment (a BadBrokerRow) for a row that is not cash equities."""
     if not isinstance(row, dict):
-        raise BadBrokerRow(f"expected an object, got {_kind(row)}")
+        raise BadBrokerRow(f"expected an object, got {kind(row)}")
     order_id = _value(row, "order_id")
     order_id = None if order_id in EMPTY else str(order_id).strip()
+    exchange = exchange_of(_value(row, "exchange"), order_id)
     try:
-        return _parse(row)
+        return _parse(row, exchange)
     except ValidationError as exc:
         raise BadBrokerRow(f"{_id_hint(row)}{exc.detail}", order_id) from None
     except BadBrokerRow as exc:
         raise BadBrokerRow(str(exc), order_id) from None
 
 
-def _parse(row):
+def _parse(row, exchange):
     order_id = parse_order_id(_required(row, "order_id"), "nOrdNo")
     symbol, base = parse_symbol(_required(row, "symbol"), "trdSym")
     side_text = str(_required(row, "side")).strip().upper()
     if side_text not in SIDES:
         raise BadBrokerRow(f"order {order_id}: trnsTp {side_text!r} is not B, S, BUY or SELL")
-    quantity = parse_quantity(_number_text(_required(row, "quantity")), "qty")
+    quantity = parse_quantity(number_text(_required(row, "quantity")), "qty")
     filled = _filled(row, quantity, order_id)
     broker_status = check_storable(str(_required(row, "status")).strip(), "ordSt")
     status = from_broker_status(broker_status, quantity, filled)
@@ -125,7 +128,6 @@ def _parse(row):
     if status == Status.EXECUTED:
         filled = quantity
     order_type = ORDER_TYPES.get(str(_value(row, "order_type") or "L").strip().upper())
-    amo = str(_value(row, "amo") or "").strip().upper() in ("YES", "Y", "TRUE")
     return BrokerOrder(
         order_id=order_id,
         symbol=symbol,
@@ -137,11 +139,11 @@ def _parse(row):
         average_price=_price(row, "average", order_id),
         status=status,
         broker_status=broker_status[:64],
-        reason=check_storable(_text(_value(row, "reason")), "rejRsn")[:500],
-        placed_at=_time(_value(row, "placed_at"), order_id),
-        exchange=EXCHANGES.get(str(_value(row, "exchange") or "").strip().lower(), "NSE"),
+        reason=check_storable(text(_value(row, "reason")), "rejRsn")[:500],
+        placed_at=moment(_value(row, "placed_at"), "ordDtTm", order_id),
+        exchange=exchange,
         order_type=order_type or OrderType.LIMIT,
-        variety=Variety.AMO if amo or broker_status.lower() == AMO_STATUS else Variety.REGULAR,
+        variety=Variety.AMO if is_after_market(broker_status) else Variety.REGULAR,
         trigger_price=_price(row, "trigger", order_id),
         raw=row,
     )
@@ -161,101 +163,23 @@ def _required(row, name):
     return value
 
 
-def _number_text(value):
-    """Kotak sends counts as numbers or strings ("10", "10.0"); both are fine, "ten" is not."""
-    if isinstance(value, str) and value.strip().endswith(".0"):
-        return value.strip()[:-2]
-    return value
-
-
 def _filled(row, quantity, order_id):
     raw = _value(row, "filled")
     if raw in EMPTY:
         unfilled = _value(row, "unfilled")
         if unfilled in EMPTY:
             return 0
-        raw = quantity - parse_quantity(_number_text(unfilled), "unFldSz", allow_zero=True)
-    filled = parse_quantity(_number_text(raw), "fldQty", allow_zero=True)
+        raw = quantity - parse_quantity(number_text(unfilled), "unFldSz", allow_zero=True)
+    filled = parse_quantity(number_text(raw), "fldQty", allow_zero=True)
     if filled > quantity:
         raise BadBrokerRow(f"order {order_id}: fldQty {filled} is more than qty {quantity}")
     return filled
 
 
 def _price(row, name, order_id):
-    """A price, or None where Kotak sends zero or nothing (market orders, no fills yet)."""
-    raw = _value(row, name)
-    if raw in EMPTY or isinstance(raw, bool):
-        if isinstance(raw, bool):
-            raise BadBrokerRow(f"order {order_id}: {FIELD_NAMES[name][0]} is a boolean")
-        return None
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        message = f"order {order_id}: {FIELD_NAMES[name][0]} {raw!r} is not a number"
-        raise BadBrokerRow(message) from None
-    if not value.is_finite() or value < 0:
-        raise BadBrokerRow(f"order {order_id}: {FIELD_NAMES[name][0]} {raw!r} is not a price")
-    return value.quantize(AVERAGE_PLACES) if value > 0 else None
-
-
-def _time(raw, order_id):
-    if raw in EMPTY:
-        return None
-    text = str(raw).strip()
-    # The book's own format, parsed by hand: strptime costs more than the rest of a row.
-    match = KOTAK_TIME.fullmatch(text)
-    if match and match["month"].lower() in MONTHS:
-        day, year, hour, minute, second = (
-            int(match[name]) for name in ("day", "year", "hour", "minute", "second")
-        )
-        try:
-            month = MONTHS[match["month"].lower()]
-            return datetime(year, month, day, hour, minute, second, tzinfo=IST)
-        except ValueError:
-            pass
-    for pattern in TIME_FORMATS:
-        try:
-            return datetime.strptime(text, pattern).replace(tzinfo=IST)
-        except ValueError:
-            continue
-    raise BadBrokerRow(
-        f"order {order_id}: ordDtTm {text!r} is not a date like 21-Jun-2022 14:49:32"
-    )
-
-
-def _text(value):
-    return "" if value in EMPTY else str(value).strip()
+    return price(_value(row, name), FIELD_NAMES[name][0], order_id)
 
 
 def _id_hint(row):
     order_id = _value(row, "order_id")
     return f"order {order_id}: " if order_id not in EMPTY else ""
-
-
-def _kind(value):
-    return "null" if value is None else type(value).__name__
-
-
-def _error_text(body):
-    parts = [
-        f"{key}={body[key]!s}"
-        for key in (
-            "stat",
-            "stCode",
-            "emsg",
-            "errMsg",
-            "message",
-            "Error",
-            "Error Message",
-            "error",
-        )
-        if key in body
-    ]
-    return ", ".join(parts)[:500] or "a body without stat or data"
-
-
-def is_empty_book_answer(body):
-    """Kotak answers an empty order book with stat Not_Ok, stCode 5203 "No Data"."""
-    if not isinstance(body, dict):
-        return False
-    return str(body.get("stCode")) == "5203" or str(body.get("emsg", "")).lower() == "no data"

@@ -7,16 +7,19 @@ step of a seeded random walk that drifts towards its limit. A limit buy fills
 when the market is at or below its price, a limit sell when at or above;
 market orders fill at once. Larger orders fill in parts over several steps, so
 partial fills show too. The same seed and the same orders give the same book,
-step for step.
+step for step. Each fill is kept with its own id, price and time, so the paper
+broker has a trade book too (`fetch_trade_book`).
 """
 
 import random
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from orderstate.brokers.base import BrokerOrder, OrderBook
+from orderstate.brokers.base import BrokerFill, BrokerOrder, OrderBook, TradeBook
 from orderstate.brokers.kotak_status import from_broker_status
 from orderstate.models import Order, OrderType, PaperOrder, Side, Variety
 from orderstate.money import weighted_average
@@ -48,6 +51,25 @@ class PaperBroker:
                 if paper.status == "open":
                     self._step(paper)
         return OrderBook(_broker_order(paper) for paper in book.values())
+
+    def fetch_trade_book(self):
+        """Every fill of the paper book, as the broker's trade book lists them."""
+        fills = []
+        for paper in PaperOrder.objects.filter(account=self.account).exclude(fills=[]):
+            base = parse_symbol(paper.symbol)[1]
+            for fill_id, quantity, price, at in paper.fills:
+                fills.append(
+                    BrokerFill(
+                        order_id=paper.order_id,
+                        fill_id=fill_id,
+                        quantity=quantity,
+                        price=Decimal(price),
+                        at=datetime.fromisoformat(at),
+                        base_symbol=base,
+                        side=Side(paper.side),
+                    )
+                )
+        return TradeBook(fills)
 
     def _accept_new_orders(self, book):
         local = Order.objects.filter(account=self.account).values_list(
@@ -95,6 +117,8 @@ class PaperBroker:
                 paper.average_price, paper.filled_quantity, at, qty
             )
             paper.filled_quantity += qty
+            fill_id = f"{paper.order_id}-{len(paper.fills) + 1}"
+            paper.fills = [*paper.fills, [fill_id, qty, str(at), timezone.now().isoformat()]]
             if paper.filled_quantity == paper.quantity:
                 paper.status = "complete"
         paper.save()

@@ -9,7 +9,8 @@ deliverer runs.
 
 An oversold symbol (a sell recorded before the buy that covers it) is normal for
 the moment it takes the next sync to bring the buy; one still oversold after a
-sync finished is a wrong position someone must look at.
+sync finished is a wrong position someone must look at. So is a position the
+broker disagrees with (the positions check after each sync).
 """
 
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
 
+from orderstate.checks import positions
 from orderstate.models import Lot, OutboxMessage, Side, SyncOutcome, SyncRun
 
 
@@ -73,7 +75,7 @@ def notify_backlog_alert(now=None):
     }
 
 
-SOURCES = [oversold_alert, notify_backlog_alert]
+SOURCES = [oversold_alert, positions.mismatch_alert, notify_backlog_alert]
 
 
 def degraded():

@@ -10,7 +10,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from orderstate.actions import failed_orders
-from orderstate.checks import ledger
+from orderstate.checks import ledger, positions
 from orderstate.checks.problem import Problem
 from orderstate.models import FailedOrder, Order, Trade
 from orderstate.states import ACTIVE, Status
@@ -32,6 +32,7 @@ def find_problems(max_active_days=DEFAULT_MAX_ACTIVE_DAYS, now=None):
         ledger.oversold,
         ledger.sell_coverage,
         ledger.ledger_disagrees,
+        positions.mismatch_problems,
     ):
         problems.extend(check(now))
     problems.extend(_stale_active_orders(now, max_active_days))
@@ -147,7 +148,10 @@ def _trades_closed_without_sell(now):
             {"trade": [trade.pk]},
             trade.account,
         )
-        for trade in Trade.objects.closed().filter(exit_order__isnull=True).order_by("entry_time")
+        for trade in Trade.objects.closed()
+        .filter(exit_order__isnull=True)
+        .exclude(exit_reason="position_adjusted")  # closed by a staff user's adjustment
+        .order_by("entry_time")
     ]
 
 

@@ -34,6 +34,9 @@ CLOSING_STATUSES = ("CANCELLED", "REJECTED")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
+UNFINISHED = ("requested", "running")  # a sync run's outcomes before it ends
+
+
 class OrderStateClient:
     """The manager's verbs over HTTP. Use as a context manager, or call `close()`.
 
@@ -280,9 +283,15 @@ class OrderStateClient:
 
     # Broker ----------------------------------------------------------------------
 
-    def sync_with_broker(self):
-        """Run one reconciliation on the server (staff only); its stats dict and outcome."""
+    def sync_with_broker(self, wait=60.0, poll=0.5):
+        """Ask the server's sync process for one reconciliation (staff only) and wait up to
+        `wait` seconds for it; its stats dict and outcome (still "requested" or "running"
+        when it did not finish in time)."""
         run = self._call("POST", "sync/", body={}, idempotent=False)
+        deadline = time.monotonic() + wait
+        while run.get("outcome") in UNFINISHED and time.monotonic() < deadline:
+            self._sleep(poll)
+            run = self._call("GET", f"sync-runs/{run['id']}/")
         return {**(run.get("stats") or {}), "outcome": run.get("outcome")}
 
     def get_order(self, order_id):

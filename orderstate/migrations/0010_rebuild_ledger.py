@@ -1,10 +1,12 @@
 """Derive the lot ledger of every symbol from the fills and history already recorded.
 
 It runs the current `rebuild` (actions/ledger_rebuild.py) rather than a frozen
-copy: the ledger's rules are one piece of code. On a new database it finds
-nothing to do. It prints each trade figure that changed (the old positions
-rounded each partial sell and averaged re-entries over sold shares), so an
-upgrade says what it corrected.
+copy: the ledger's rules are one piece of code. The current code reads columns
+later migrations add (fill and lot sources, 0015), so the work is done by
+0016, after them; here it runs only where every table and column of the
+current models exists already. It prints each trade figure that changed (the old positions rounded
+each partial sell and averaged re-entries over sold shares), so an upgrade says
+what it corrected.
 """
 
 import sys
@@ -12,13 +14,36 @@ import sys
 from django.db import migrations
 
 
-def rebuild_every_symbol(apps, schema_editor):
-    from orderstate.actions.ledger_rebuild import rebuild
-    from orderstate.models import Order, Trade
+def current_schema(schema_editor):
+    """Whether every table and column of the current models exists (the last migration ran)."""
+    from django.apps import apps as current
 
+    introspection = schema_editor.connection.introspection
+    with schema_editor.connection.cursor() as cursor:
+        tables = set(introspection.table_names(cursor))
+        for model in current.get_app_config("orderstate").get_models():
+            if model._meta.db_table not in tables:
+                return False
+            present = {
+                column.name
+                for column in introspection.get_table_description(cursor, model._meta.db_table)
+            }
+            if {field.column for field in model._meta.concrete_fields} - present:
+                return False
+    return True
+
+
+def rebuild_every_symbol(apps, schema_editor, only_without_lots=False):
+    from orderstate.actions.ledger_rebuild import rebuild
+    from orderstate.models import Lot, Order, Trade
+
+    if not current_schema(schema_editor):
+        return
     symbols = set(Trade.objects.values_list("account", "symbol")) | set(
         Order.objects.filter(filled_quantity__gt=0).values_list("account", "base_symbol")
     )
+    if only_without_lots:
+        symbols -= set(Lot.objects.values_list("account", "symbol"))
     changed = 0
     for account, symbol in sorted(symbols):
         for trade_pk, field, old, new in rebuild(account, symbol):

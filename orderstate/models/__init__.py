@@ -10,7 +10,7 @@ from orderstate.models.auth import AccountGrant, ApiToken
 from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, PRICE
 from orderstate.models.events import EventKind, EventSource, OrderEvent
 from orderstate.models.failed_orders import FailedOrder, FailedOrderStatus
-from orderstate.models.ledger import Lot, LotMatch, Position
+from orderstate.models.ledger import Lot, LotMatch, LotSource, OutsideHolding, Position
 from orderstate.models.notifications import (
     NOTIFIABLE_KINDS,
     Channel,
@@ -18,7 +18,16 @@ from orderstate.models.notifications import (
     OutboxMessage,
     Subscription,
 )
-from orderstate.models.orders import Fill, Order, OrderType, Product, Side, Source, Variety
+from orderstate.models.orders import (
+    Fill,
+    FillSource,
+    Order,
+    OrderType,
+    Product,
+    Side,
+    Source,
+    Variety,
+)
 from orderstate.models.paper import PaperOrder
 from orderstate.models.sync import InstanceLock, SyncOutcome, SyncRun
 from orderstate.models.trades import Trade, TradeStatus
@@ -38,13 +47,16 @@ __all__ = [
     "FailedOrder",
     "FailedOrderStatus",
     "Fill",
+    "FillSource",
     "InstanceLock",
     "Lot",
     "LotMatch",
+    "LotSource",
     "Order",
     "OrderEvent",
     "OrderType",
     "OutboxMessage",
+    "OutsideHolding",
     "PaperOrder",
     "Position",
     "Product",

@@ -36,6 +36,9 @@ class EventKind(models.TextChoices):
     TRADE_CLOSED = "trade_closed", "Trade closed"
     TRADE_UPDATED = "trade_updated", "Trade updated"
     FAILED_ORDER = "failed_order", "Failed order"
+    FILL_CORRECTED = "fill_corrected", "Fill corrected from the trade book"
+    POSITION_ADJUSTED = "position_adjusted", "Position set to the broker's quantity"
+    OUTSIDE_CONFIRMED = "outside_confirmed", "Holding outside orderstate confirmed"
     NOTE = "note", "Note"
     # Not about one order's state: what notifications are for (orderstate/notify).
     MANUAL_TRADE = "manual_trade", "Manual trade detected"

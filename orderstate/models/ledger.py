@@ -7,6 +7,7 @@ lives (a tax report needs holding periods). A `LotMatch` pairs sold shares
 with the bought ones they closed; P&L is the sum of those pairs, exact.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -36,6 +37,12 @@ class Position(models.Model):
         return f"{self.symbol} {self.net_quantity:+d}"
 
 
+class LotSource(models.TextChoices):
+    FILL = "fill", "A fill counted by the bot's report or the broker's cumulative figure"
+    TRADE_BOOK = "trade_book", "The broker's own fill, from its trade book"
+    ADJUSTMENT = "adjustment", "The broker's quantity accepted by a staff user"
+
+
 class Lot(models.Model):
     """Shares bought or sold by one fill, at its price and time; `open_quantity` of them unmatched.
 
@@ -57,6 +64,12 @@ class Lot(models.Model):
     )
     manual = models.BooleanField(
         default=False, help_text="From an order placed outside the bot, seen at the broker"
+    )
+    source = models.CharField(
+        max_length=12,
+        choices=LotSource.choices,
+        default=LotSource.FILL,
+        help_text="A fill lot is replaced by the broker's own fill when its trade book shows it",
     )
     open_quantity = models.PositiveIntegerField()
     outside_quantity = models.PositiveIntegerField(default=0)
@@ -86,6 +99,9 @@ class Lot(models.Model):
             ),
             models.CheckConstraint(condition=Q(side__in=Side.values), name="lot_side_valid"),
             models.CheckConstraint(
+                condition=Q(source__in=LotSource.values), name="lot_source_valid"
+            ),
+            models.CheckConstraint(
                 condition=Q(side=Side.SELL) | Q(outside_quantity=0), name="lot_outside_only_sold"
             ),
         ]
@@ -112,6 +128,27 @@ class Lot(models.Model):
     def cost(self):
         """What the lot's shares cost or fetched, exact."""
         return self.price * self.quantity
+
+
+class OutsideHolding(models.Model):
+    """Shares of a symbol the account holds outside orderstate (a trader's own portfolio),
+    as a staff user confirmed them: the positions check flags only a change of this extra."""
+
+    account = models.CharField(max_length=64, default=DEFAULT_ACCOUNT)
+    symbol = models.CharField(max_length=40)
+    quantity = models.PositiveIntegerField(help_text="Broker quantity beyond orderstate's")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "symbol"], name="outside_unique_symbol"),
+        ]
+
+    def __str__(self):
+        return f"{self.symbol}: {self.quantity} held outside orderstate"
 
 
 class LotMatch(models.Model):

@@ -82,6 +82,9 @@ class Order(models.Model):
     broker_filled_quantity = models.PositiveIntegerField(
         default=0, help_text="Filled quantity in the broker's latest report applied by a sync"
     )
+    exact_filled_quantity = models.PositiveIntegerField(
+        default=0, help_text="Quantity of the fills recorded from the broker's trade book"
+    )
     average_price = models.DecimalField(**AVERAGE, null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     status_reason = models.TextField(blank=True)
@@ -119,6 +122,10 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(broker_filled_quantity__lte=F("quantity")),
                 name="order_broker_filled_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(exact_filled_quantity__lte=F("filled_quantity")),
+                name="order_exact_filled_within_filled",
             ),
             models.CheckConstraint(
                 condition=~Q(status=Status.EXECUTED) | Q(filled_quantity=F("quantity")),
@@ -176,10 +183,21 @@ class Order(models.Model):
         }
 
 
+class FillSource(models.TextChoices):
+    BOT = "bot", "Reported by the bot"
+    BROKER = "broker", "The broker's trade book"
+
+
 class Fill(models.Model):
-    """One execution reported for an order; `fill_id` makes a repeated report a no-op."""
+    """One execution reported for an order; `fill_id` makes a repeated report a no-op.
+
+    The bot's fills and the broker's (its trade book, `fill_id` = Kotak's `flId`)
+    are two views of the same executions, kept apart: an order's filled quantity
+    is the larger of their totals (and of the broker's cumulative figure), never a sum.
+    """
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
+    source = models.CharField(max_length=8, choices=FillSource.choices, default=FillSource.BOT)
     # NULL, not "", for "no id": the partial unique constraint below skips it.
     fill_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     quantity = models.PositiveIntegerField()
@@ -190,9 +208,9 @@ class Fill(models.Model):
         ordering = ["at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["order", "fill_id"],
+                fields=["order", "source", "fill_id"],
                 condition=Q(fill_id__isnull=False),
-                name="fill_unique_id_per_order",
+                name="fill_unique_id_per_order_source",
             ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="fill_quantity_positive"),
             models.CheckConstraint(condition=Q(price__gt=0), name="fill_price_positive"),

@@ -1,5 +1,6 @@
 """The paper broker's own order book: what a real broker would hold."""
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -23,6 +24,12 @@ class PaperOrder(models.Model):
     status = models.CharField(max_length=40, help_text="Broker status text, as Kotak words it")
     steps = models.PositiveIntegerField(default=0)
     placed_at = models.DateTimeField(default=timezone.now)
+    fills = models.JSONField(
+        default=list,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text="Its trade book: [fill id, quantity, price, time] of each fill",
+    )
 
     class Meta:
         ordering = ["placed_at", "id"]

@@ -1,5 +1,6 @@
 """Broker sync runs, and the lock row that keeps once-only jobs single."""
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -8,6 +9,7 @@ from orderstate.models.common import DEFAULT_ACCOUNT, ReadableJSONField
 
 
 class SyncOutcome(models.TextChoices):
+    REQUESTED = "requested", "Requested"
     RUNNING = "running", "Running"
     OK = "ok", "OK"
     FAILED = "failed", "Failed"
@@ -15,14 +17,26 @@ class SyncOutcome(models.TextChoices):
 
 
 class SyncRun(models.Model):
+    """One reconciliation, or a request for one ("Sync now") that the running
+    `sync_broker --loop` picks up: it runs into the same row."""
+
     broker = models.CharField(max_length=16)
     # The account whose orders the run reconciled: who may see the run (and its plan).
     account = models.CharField(max_length=64, default=DEFAULT_ACCOUNT)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(
-        max_length=8, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING
+        max_length=16, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING
     )
+    requested_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    request_source = models.CharField(max_length=10, blank=True)
     dry_run = models.BooleanField(default=False)
     stats = ReadableJSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     error = models.TextField(blank=True)

@@ -25,6 +25,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from orderstate.api.authentication import authenticate_key, key_from_header
 from orderstate.auth.rules import may_read_orders, visible_accounts, within
+from orderstate.checks import positions
 from orderstate.models import (
     Delivery,
     FailedOrder,
@@ -140,6 +141,15 @@ def sync_families(now, accounts=None):
     )
 
 
+def position_families(now):
+    yield Family(
+        "orderstate_position_mismatches",
+        "gauge",
+        "Symbols whose quantity at the broker disagrees with orderstate's (latest check).",
+        [((), len(positions.latest_mismatches()))],
+    )
+
+
 def outbox_families(now):
     backlog = OutboxMessage.objects.backlog()
     oldest = backlog["oldest"]
@@ -164,7 +174,7 @@ def outbox_families(now):
 
 
 # Each source yields the Families of one area; add an area's source here.
-SOURCES = [order_families, sync_families, outbox_families]
+SOURCES = [order_families, sync_families, position_families, outbox_families]
 
 
 @functools.cache

@@ -7,6 +7,6 @@ is `actions.broker_rule`, the one rule the sync, its dry run and the actions
 share.
 """
 
-from orderstate.sync.run import run_sync, summary, sync_with_broker
+from orderstate.sync.run import next_request, request_sync, run_sync, summary, sync_with_broker
 
-__all__ = ["run_sync", "summary", "sync_with_broker"]
+__all__ = ["next_request", "request_sync", "run_sync", "summary", "sync_with_broker"]

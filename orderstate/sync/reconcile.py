@@ -37,8 +37,19 @@ STAT_KEYS = (
     "errors",
 )
 # Further counts: "opened" (PENDING seen OPEN), "late_fills", "flagged" (missing
-# at or past the threshold), "quantity_changed" (the broker's quantity followed).
-EXTRA_KEYS = ("opened", "late_fills", "flagged", "quantity_changed")
+# at or past the threshold), "quantity_changed" (the broker's quantity followed),
+# "exact_fills" (orders whose trade-book fills were recorded), "skipped_segments"
+# (rows of segments other than cash equities), "unmatched_fills" (trade-book fills
+# of orders the order book does not show).
+EXTRA_KEYS = (
+    "opened",
+    "late_fills",
+    "flagged",
+    "quantity_changed",
+    "exact_fills",
+    "skipped_segments",
+    "unmatched_fills",
+)
 CHANGE_STAT = {
     "open": "opened",
     "late_fill": "late_fills",
@@ -56,6 +67,7 @@ COMPARED_FIELDS = (
     "quantity",
     "filled_quantity",
     "broker_filled_quantity",
+    "exact_filled_quantity",
     "price",
     "broker_status",
     "missing_count",
@@ -83,9 +95,11 @@ def empty_stats():
 class Reconciliation:
     """One pass over a fetched book for the context's account; `stats` holds the counts so far."""
 
-    def __init__(self, ctx, book, *, fetched_at, dry_run=False, threshold=None):
+    def __init__(self, ctx, book, *, fetched_at, dry_run=False, threshold=None, trades=None):
         self.ctx = ctx
         self.book = book
+        self.trades = trades if trades is not None else ()
+        self.fills = trades.by_order() if trades is not None else {}
         self.fetched_at = fetched_at
         self.dry_run = dry_run
         self.threshold = threshold or settings.ORDERSTATE_MISSING_THRESHOLD
@@ -97,7 +111,15 @@ class Reconciliation:
     def run(self):
         for message in getattr(self.book, "errors", ()):
             self._error(f"unreadable row: {message}")
+        for message in getattr(self.trades, "errors", ()):
+            self._error(f"unreadable trade row: {message}")
+        self.stats["skipped_segments"] = getattr(self.book, "skipped", 0) + getattr(
+            self.trades, "skipped", 0
+        )
         by_id = {broker_order.order_id: broker_order for broker_order in self.book}
+        self.stats["unmatched_fills"] = sum(
+            len(fills) for order_id, fills in self.fills.items() if order_id not in by_id
+        )
         unchanged, changed, missing = self._compare_active(by_id)
         changed.extend(self._compare_closed(by_id))
         if unchanged and not self.dry_run:
@@ -159,9 +181,12 @@ class Reconciliation:
                 changed.append((order, broker_order, target))
         return changed
 
+    def _report(self, broker_order):
+        return BrokerReport.of(broker_order, self.fills.get(broker_order.order_id, ()))
+
     def _target(self, order, broker_order):
         try:
-            return broker_target(order, BrokerReport.of(broker_order))
+            return broker_target(order, self._report(broker_order))
         except ValidationError as exc:
             self._failed(broker_order, exc)
             return None
@@ -176,9 +201,7 @@ class Reconciliation:
             return
         for start in range(0, len(changed), self.batch_size):
             batch = changed[start : start + self.batch_size]
-            reports = [
-                (order.pk, BrokerReport.of(broker_order)) for order, broker_order, _ in batch
-            ]
+            reports = [(order.pk, self._report(broker_order)) for order, broker_order, _ in batch]
             try:
                 outcomes = broker.apply_broker_updates(self.ctx, reports)
             except Exception as exc:
@@ -229,7 +252,8 @@ class Reconciliation:
                 self._count(change)
             return
         try:
-            _, changes = broker.record_broker_order(self.ctx, broker_order)
+            fills = self.fills.get(broker_order.order_id, ())
+            _, changes = broker.record_broker_order(self.ctx, broker_order, fills)
         except Exception as exc:
             self._failed(broker_order, exc)
             return

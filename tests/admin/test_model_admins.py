@@ -26,6 +26,8 @@ CHANGELISTS = [
     "syncrun",
     "subscription",
     "outboxmessage",
+    "position",
+    "outsideholding",
 ]
 
 

@@ -39,6 +39,7 @@ DESIGNED = {
     "/api/v1/failed-orders/{id}/": {"get", "delete"},
     "/api/v1/sync/": {"post"},
     "/api/v1/sync-runs/": {"get"},
+    "/api/v1/sync-runs/{id}/": {"get"},
 }
 FUZZ_EXAMPLES = 10
 

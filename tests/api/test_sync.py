@@ -1,4 +1,5 @@
-"""POST /sync/ runs one sync through `orderstate.sync.run_sync` (staff only); GET /sync-runs/."""
+"""POST /sync/ hands a sync to the running sync process (staff only, 202 with the request);
+GET /sync-runs/ and /sync-runs/{id}/."""
 
 import pytest
 
@@ -11,30 +12,56 @@ SYNC = "/api/v1/sync/"
 
 @pytest.fixture
 def calls(monkeypatch):
-    """A stand-in for the sync area's run_sync that records its calls and stores a run."""
+    """The requests the API makes (the sync area's request_sync, recorded); a run in the web
+    worker fails the test."""
     seen = []
+    request_sync = sync.request_sync
 
-    def run_sync(broker_name=None, *, dry_run=False, actor=None, source="sync", account=None):
-        seen.append({"dry_run": dry_run, "actor": actor, "source": source, "account": account})
-        return SyncRun.objects.create(
-            broker="paper", outcome=SyncOutcome.OK, dry_run=dry_run, stats={"checked": 3}
-        )
+    def record(**kwargs):
+        seen.append(kwargs)
+        return request_sync(**kwargs)
 
+    def run_sync(*args, **kwargs):
+        raise AssertionError("the web worker ran a sync")
+
+    monkeypatch.setattr(sync, "request_sync", record, raising=False)
     monkeypatch.setattr(sync, "run_sync", run_sync, raising=False)
     return seen
 
 
-def test_staff_runs_a_sync_and_gets_the_run(staff_api, staff_user, calls):
+def test_staff_requests_a_sync_and_gets_the_request(staff_api, staff_user, calls):
     response = staff_api.post(SYNC, {"dry_run": True}, format="json")
 
-    assert response.status_code == 200
-    assert response.json()["outcome"] == "ok"
-    assert response.json()["stats"] == {"checked": 3}
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["outcome"], body["dry_run"]) == ("requested", True)
+    assert body["requested_at"] is not None
+    assert response["Location"].endswith(f"/api/v1/sync-runs/{body['id']}/")
     assert calls == [{"dry_run": True, "actor": staff_user, "source": "api", "account": "default"}]
 
 
+def test_the_requested_run_is_read_at_its_location_once_the_sync_process_ran_it(
+    staff_api, viewer_api, calls
+):
+    location = staff_api.post(SYNC, {}, format="json")["Location"]
+    assert viewer_api.get(location).json()["outcome"] == "requested"
+
+    run_sync_for_real(sync.next_request())
+
+    body = viewer_api.get(location).json()
+    assert body["outcome"] == "ok"
+    assert "checked" in body["stats"]
+
+
+def run_sync_for_real(request):
+    from orderstate.brokers.paper import PaperBroker
+    from orderstate.sync import run as sync_run
+
+    return sync_run.run_sync(broker=PaperBroker(), request=request)
+
+
 def test_empty_body_means_a_real_run(staff_api, calls):
-    assert staff_api.post(SYNC).status_code == 200
+    assert staff_api.post(SYNC).status_code == 202
     assert calls[0]["dry_run"] is False
 
 
@@ -56,7 +83,7 @@ def test_staff_token_scoped_to_another_account_may_not_sync_the_brokers(staff_us
 def test_staff_token_scoped_to_the_brokers_account_syncs_it(staff_user, calls):
     response = api_client_for(staff_user, account="default").post(SYNC, {}, format="json")
 
-    assert response.status_code == 200
+    assert response.status_code == 202
     assert calls[0]["account"] == "default"
 
 

@@ -5,7 +5,6 @@ httpx client, so these tests run the SDK's own login, request and parsing code
 against recorded bodies, with no network.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -14,82 +13,18 @@ import httpx
 import pytest
 
 from orderstate.brokers import get_broker
-from orderstate.brokers.base import BrokerUnavailable
+from orderstate.brokers.base import BrokerLoginRefused, BrokerUnavailable
 from orderstate.brokers.kotak import KotakBroker, KotakCredentials
 from orderstate.manager import OrderStateManager
 from orderstate.models import Order, OrderEvent, SyncOutcome
 from orderstate.states import Status
 from orderstate.sync import run_sync
 from tests.kotak_book import load
+from tests.kotak_server import CREDENTIALS, KotakServer, broker_for, ok
 
 # As the adapter does: no SDK log file under ./logs from the tests.
 os.environ.setdefault("NEO_LOG_FILE_ENABLED", "false")
 pytest.importorskip("neo_api_client")
-
-BASE_URL = "https://gw-napi.kotaksecurities.com/Orders/2.0"
-CREDENTIALS = KotakCredentials(
-    consumer_key="consumer-key",
-    mobile_number="+919876543210",
-    ucc="YA1234",
-    mpin="123456",
-    totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
-)
-
-
-class KotakServer:
-    """Answers the SDK's login and order-book calls from a queue of order-book replies."""
-
-    def __init__(self, *book_replies):
-        self.book_replies = list(book_replies)
-        self.logins = 0
-        self.book_requests = []
-
-    def __call__(self, request):
-        path = request.url.path
-        if path.endswith("/login/1.0/tradeApiLogin"):
-            self.logins += 1
-            body = json.loads(request.content)
-            assert body["ucc"] == "YA1234" and len(body["totp"]) == 6
-            return httpx.Response(
-                200, json={"data": {"token": "view-token", "sid": "sid-1", "ucc": "YA1234"}}
-            )
-        if path.endswith("/login/1.0/tradeApiValidate"):
-            assert json.loads(request.content) == {"mpin": "123456"}
-            return httpx.Response(
-                200,
-                json={
-                    "data": {
-                        "token": "trade-token",
-                        "sid": "sid-2",
-                        "rid": "rid-1",
-                        "baseUrl": BASE_URL,
-                        "kType": "Trade",
-                        "status": "success",
-                    }
-                },
-            )
-        if path.endswith("/quick/user/orders"):
-            self.book_requests.append(request)
-            reply = self.book_replies.pop(0)
-            if isinstance(reply, Exception):
-                raise reply
-            return reply
-        return httpx.Response(404, json={"error": "not here"})
-
-
-def ok(body):
-    return httpx.Response(200, json=body)
-
-
-def broker_for(server, attempts=3):
-    delays = []
-    broker = KotakBroker(
-        CREDENTIALS,
-        transport=httpx.MockTransport(server),
-        attempts=attempts,
-        sleep=delays.append,
-    )
-    return broker, delays
 
 
 def test_order_book_is_fetched_through_the_sdk():
@@ -102,8 +37,9 @@ def test_order_book_is_fetched_through_the_sdk():
     assert {order.status for order in book} >= {Status.EXECUTED, Status.REJECTED, Status.OPEN}
     assert server.logins == 1
     request = server.book_requests[0]
-    assert request.headers["Auth"] == "trade-token"
-    assert request.headers["Sid"] == "sid-2"
+    validated = load("totp_validate_ok")["data"]
+    assert request.headers["Auth"] == validated["token"]
+    assert request.headers["Sid"] == validated["sid"]
     assert delays == []
 
 
@@ -200,28 +136,9 @@ def test_server_error_page_is_retried():
     assert len(delays) == 1
 
 
-def test_lost_session_logs_in_again():
-    server = KotakServer(ok(load("order_report_not_ok")), ok(load("order_report_mixed")))
-    broker, _ = broker_for(server)
-
-    assert len(broker.fetch_order_book()) == 13
-    assert server.logins == 2
-
-
 def test_empty_book_answer_is_an_empty_book():
-    broker, _ = broker_for(KotakServer(ok(load("order_report_no_data"))))
+    broker, _ = broker_for(KotakServer(ok(load("no_data"))))
     assert list(broker.fetch_order_book()) == []
-
-
-def test_refused_login_raises_broker_unavailable():
-    def refuse(request):
-        return httpx.Response(401, json={"error": [{"code": "401", "message": "Invalid TOTP"}]})
-
-    broker = KotakBroker(
-        CREDENTIALS, transport=httpx.MockTransport(refuse), attempts=2, sleep=lambda s: None
-    )
-    with pytest.raises(BrokerUnavailable, match="TOTP login refused"):
-        broker.fetch_order_book()
 
 
 class FakeClient:
@@ -249,13 +166,15 @@ def test_error_dict_from_the_sdk_is_retried():
     assert len(broker.fetch_order_book()) == 13
 
 
-def test_missing_credentials_name_the_variables(monkeypatch):
+def test_missing_credentials_name_the_variables_and_are_not_retried(monkeypatch):
     for name in ("KOTAK_CONSUMER_KEY", "KOTAK_MPIN", "KOTAK_TOTP_SECRET"):
         monkeypatch.delenv(name, raising=False)
     broker = get_broker("kotak")
-    broker.sleep = lambda s: None
-    with pytest.raises(BrokerUnavailable, match="KOTAK_CONSUMER_KEY"):
+    delays = []
+    broker.sleep = delays.append
+    with pytest.raises(BrokerLoginRefused, match="KOTAK_CONSUMER_KEY"):
         broker.fetch_order_book()
+    assert delays == []
 
 
 def test_credentials_come_from_the_environment(monkeypatch, tmp_path):

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orderstate.brokers.base import BadBrokerRow, BrokerUnavailable
+from orderstate.brokers.base import BadBrokerRow, BrokerUnavailable, OtherSegment
 from orderstate.brokers.kotak_report import parse_order, parse_order_report
 from orderstate.models import OrderType, Side, Variety
 from orderstate.states import Status
@@ -33,6 +33,11 @@ def by_id(book):
         ("after market order req received", 10, 0, Status.OPEN),
         ("put order req received", 10, 0, Status.OPEN),
         ("validation pending", 10, 0, Status.OPEN),
+        ("modify pending", 10, 4, Status.PARTIALLY_FILLED),
+        ("cancel pending", 10, 0, Status.OPEN),
+        ("not cancelled", 10, 0, Status.OPEN),
+        ("cancelled after market order", 10, 0, Status.CANCELLED),
+        ("modify after market order req received", 10, 0, Status.OPEN),
         ("Complete", 10, 10, Status.EXECUTED),
         (" OPEN ", 10, 0, Status.OPEN),
         ("frozen by exchange", 10, 0, None),
@@ -61,10 +66,10 @@ def test_recorded_book_parses_every_row_with_types():
 
 
 def test_numbers_sent_as_strings_become_ints_and_decimals():
-    order = by_id(parse_order_report(load("order_report_mixed")))["220621000000102"]
+    order = parse_order(row("1005", "TCS", "B", "complete", "5", "5", average="3890.55"))
     assert order.quantity == 5
     assert order.filled_quantity == 5
-    assert isinstance(order.average_price, Decimal)
+    assert order.average_price == Decimal("3890.55")
 
 
 def test_market_order_zero_price_means_no_price():
@@ -83,6 +88,35 @@ def test_amo_order_is_marked_after_market():
     orders = by_id(parse_order_report(load("order_report_mixed")))
     assert orders["220621000000108"].variety == Variety.AMO
     assert orders["220621000000109"].variety == Variety.REGULAR
+
+
+@pytest.mark.parametrize(
+    "text", ["modify after market order req received", "cancelled after market order"]
+)
+def test_every_after_market_status_marks_an_after_market_order(text):
+    assert parse_order(row("1006", "ITBEES", "B", text, 50, price="35.50")).variety == Variety.AMO
+
+
+def test_an_amo_field_is_not_kotaks_and_is_not_read():
+    order = parse_order(row("1007", "ITBEES", "B", "open", 50, price="35.50", amo="YES"))
+    assert order.variety == Variety.REGULAR
+
+
+def test_only_cash_segments_are_orders_here_the_others_are_skipped_and_counted():
+    book = parse_order_report(load("order_report_ok"))
+
+    assert "260724000101007" not in by_id(book)  # TCS26JULFUT, nse_fo
+    assert len(book) == 7 and book.skipped == 1 and book.errors == []
+
+
+@pytest.mark.parametrize("segment", ["nse_fo", "bse_fo", "mcx_fo", "cde_fo", "nse_com"])
+def test_a_row_of_another_segment_is_never_an_nse_cash_order(segment):
+    with pytest.raises(OtherSegment):
+        parse_order(row("1008", "TCS", "B", "complete", 225, 225, exSeg=segment))
+
+
+def test_bse_cash_is_kept_as_bse():
+    assert parse_order(row("1009", "TCS", "B", "open", 5, exSeg="bse_cm")).exchange == "BSE"
 
 
 def test_stop_loss_order_keeps_its_trigger():
@@ -152,7 +186,7 @@ def test_bare_list_is_a_book():
     assert len(parse_order_report(load("order_report_bare_list"))) == 3
 
 
-@pytest.mark.parametrize("body", [None, "error", 42, {"stat": "Not_Ok", "emsg": "Invalid session"}])
+@pytest.mark.parametrize("body", [None, "error", 42, load("session_expired")])
 def test_broker_error_bodies_raise_unavailable(body):
     with pytest.raises(BrokerUnavailable):
         parse_order_report(body)
@@ -169,4 +203,4 @@ def test_data_that_is_not_a_list_raises_unavailable():
 
 
 def test_no_data_answer_is_an_empty_book():
-    assert list(parse_order_report(load("order_report_no_data"))) == []
+    assert list(parse_order_report(load("no_data"))) == []

@@ -3,7 +3,7 @@ import pytest
 from orderstate import sync
 from orderstate.brokers import get_broker
 from orderstate.brokers.paper import PaperBroker
-from orderstate.models import PaperOrder, SyncOutcome, Trade, TradeStatus
+from orderstate.models import Order, PaperOrder, SyncOutcome, Trade, TradeStatus
 from orderstate.states import Status
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +93,17 @@ def test_unknown_broker_name_lists_the_choices():
 def test_a_dotted_path_that_does_not_import_is_a_clear_error():
     with pytest.raises(ValueError, match="cannot be imported"):
         get_broker("orderstate.brokers.nowhere.Broker")
+
+
+def test_paper_fills_make_a_trade_book_the_sync_records_once(manager):
+    manager.register_buy_order("TCS", "P-9", "100.00", 9)
+    broker = PaperBroker(seed=1)
+    for _ in range(40):
+        sync.run_sync(broker=broker)
+
+    order = Order.objects.get(broker_order_id="P-9")
+    fills = broker.fetch_trade_book()
+    assert order.status == Status.EXECUTED
+    assert sum(fill.quantity for fill in fills) == 9 and len(fills) == 3
+    assert order.exact_filled_quantity == 9
+    assert order.fills.count() == 3  # each fill once, however many syncs saw it

@@ -28,15 +28,20 @@ def live_client(live_server, trader):
 
 @pytest.fixture
 def stub_sync(monkeypatch):
-    """The sync itself is another module's job; here only its answer travels back."""
+    """The sync itself is another module's job; here the request is answered as the running
+    sync process would answer it, and only its result travels back."""
     from orderstate import sync
 
-    def run_sync(broker_name=None, *, dry_run=False, actor=None, source="sync", account=None):
-        return SyncRun.objects.create(
-            broker="paper", outcome=SyncOutcome.OK, stats={"checked": 2, "executed": 0}
-        )
+    request_sync = sync.request_sync
 
-    monkeypatch.setattr(sync, "run_sync", run_sync, raising=False)
+    def answered(**kwargs):
+        request = request_sync(**kwargs)
+        SyncRun.objects.filter(pk=request.pk).update(
+            outcome=SyncOutcome.OK, stats={"checked": 2, "executed": 0}
+        )
+        return request
+
+    monkeypatch.setattr(sync, "request_sync", answered, raising=False)
 
 
 def test_end_to_end_register_fill_execute_sell_cancel(live_client):

@@ -345,10 +345,23 @@ def test_add_failed_order_posts_the_entry_and_is_not_retried_after_a_timeout():
     assert len(api.requests) == 1
 
 
-def test_sync_with_broker_returns_the_runs_stats():
-    api = FakeApi(ok({"id": 1, "outcome": "ok", "stats": {"checked": 4, "executed": 1}}, 201))
+def test_sync_with_broker_waits_for_the_requested_run_and_returns_its_stats():
+    api = FakeApi(
+        ok({"id": 1, "outcome": "requested", "stats": {}}, 202),
+        ok({"id": 1, "outcome": "running", "stats": {}}),
+        ok({"id": 1, "outcome": "ok", "stats": {"checked": 4, "executed": 1}}),
+    )
     assert make_client(api).sync_with_broker() == {"checked": 4, "executed": 1, "outcome": "ok"}
-    assert api.requests[0].url.path == "/api/v1/sync/"
+    assert [request.url.path for request in api.requests] == [
+        "/api/v1/sync/",
+        "/api/v1/sync-runs/1/",
+        "/api/v1/sync-runs/1/",
+    ]
+
+
+def test_sync_with_broker_that_does_not_finish_in_time_says_so():
+    api = FakeApi(ok({"id": 1, "outcome": "requested", "stats": {}}, 202))
+    assert make_client(api).sync_with_broker(wait=0) == {"outcome": "requested"}
 
 
 # Error mapping -------------------------------------------------------------------

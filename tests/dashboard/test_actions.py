@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from orderstate import sync
-from orderstate.errors import OrderStateError
+from orderstate.brokers.paper import PaperBroker
 from orderstate.models import (
     EventKind,
     EventSource,
@@ -13,6 +13,7 @@ from orderstate.models import (
     Order,
     OrderEvent,
     SyncOutcome,
+    SyncRun,
 )
 from orderstate.states import Status
 from tests.clients import logged_in_client
@@ -191,60 +192,65 @@ def test_failed_action_without_csrf_token_is_refused(staff_user, waiting_entry):
 
 
 # Sync now ---------------------------------------------------------------------------
+# The request goes to the running sync process; nothing syncs in the web worker.
 
 
 @pytest.fixture
-def fake_sync(monkeypatch):
-    """Stand in for orderstate.sync.run_sync (owned by the sync), recording its calls."""
-    calls = []
-    result = {"outcome": SyncOutcome.OK, "stats": {"checked": 4, "executed": 1}, "error": ""}
+def no_sync_in_the_worker(monkeypatch):
+    """Fail the test if the web worker runs a sync itself."""
 
-    def run_sync(broker_name=None, *, dry_run=False, actor=None, source="sync"):
-        calls.append({"actor": actor, "dry_run": dry_run, "broker_name": broker_name})
-        if isinstance(result.get("raise"), Exception):
-            raise result["raise"]
-        return SyncRunFactory(
-            outcome=result["outcome"], stats=result["stats"], error=result["error"]
-        )
+    def run_sync(*args, **kwargs):
+        raise AssertionError("the web worker ran a sync")
 
     monkeypatch.setattr(sync, "run_sync", run_sync, raising=False)
-    return {"calls": calls, "result": result}
 
 
-def test_viewer_may_not_run_a_sync(viewer_client, fake_sync):
+def test_viewer_may_not_run_a_sync(viewer_client, no_sync_in_the_worker):
     assert viewer_client.post("/sync/run/").status_code == 403
-    assert fake_sync["calls"] == []
+    assert not SyncRun.objects.exists()
 
 
-def test_sync_now_confirms_then_runs_as_the_user(staff_client, staff_user, fake_sync):
+def test_sync_now_confirms_then_requests_a_sync_as_the_user(
+    staff_client, staff_user, no_sync_in_the_worker
+):
     confirm = staff_client.get("/sync/run/")
     assert "Sync with the broker now" in confirm.content.decode()
-    assert fake_sync["calls"] == []
+    assert not SyncRun.objects.exists()
+
     response = staff_client.post("/sync/run/", follow=True)
-    assert fake_sync["calls"] == [{"actor": staff_user, "dry_run": False, "broker_name": None}]
-    assert messages_of(response) == ["Sync finished: checked 4, executed 1."]
+
+    request = SyncRun.objects.get()
+    assert (request.outcome, request.requested_by, request.request_source) == (
+        SyncOutcome.REQUESTED,
+        staff_user,
+        "dashboard",
+    )
+    assert messages_of(response) == [
+        f"Sync #{request.pk} requested; the sync process runs it within a second."
+    ]
+    assert f"Sync #{request.pk}:" in response.content.decode()
+    assert "waiting for the sync process" in response.content.decode()
 
 
-def test_skipped_sync_is_a_warning(staff_client, fake_sync):
-    fake_sync["result"].update(outcome=SyncOutcome.SKIPPED, stats={})
-    response = staff_client.post("/sync/run/", follow=True)
-    assert messages_of(response) == ["Sync skipped: another sync is running."]
+def test_the_sync_page_follows_the_request_to_its_result(staff_client, staff_user):
+    staff_client.post("/sync/run/")
+    request = SyncRun.objects.get()
+
+    sync.run_sync(broker=PaperBroker(), request=request)
+
+    page = staff_client.get(f"/sync/?run={request.pk}").content.decode()
+    request.refresh_from_db()
+    assert request.outcome == SyncOutcome.OK
+    assert f"Sync #{request.pk}:" in page and "finished:" in page
 
 
-def test_failed_sync_shows_the_brokers_error(staff_client, fake_sync):
-    fake_sync["result"].update(outcome=SyncOutcome.FAILED, error="stat Not_Ok")
-    response = staff_client.post("/sync/run/", follow=True)
-    assert messages_of(response) == ["Sync failed: stat Not_Ok"]
+def test_a_request_that_failed_shows_why(staff_client):
+    failed = SyncRunFactory(outcome=SyncOutcome.FAILED, error="kotak: MPIN validation refused")
+    page = staff_client.get(f"/sync/?run={failed.pk}").content.decode()
+    assert "failed: kotak: MPIN validation refused" in page
 
 
-def test_sync_refused_by_the_state_is_a_message(staff_client, fake_sync):
-    fake_sync["result"]["raise"] = OrderStateError("broker 'nope' is not configured")
-    response = staff_client.post("/sync/run/", follow=True)
-    assert response.status_code == 200
-    assert messages_of(response) == ["The sync did not run: broker 'nope' is not configured"]
-
-
-def test_sync_without_csrf_token_is_refused(staff_user, fake_sync):
+def test_sync_without_csrf_token_is_refused(staff_user, no_sync_in_the_worker):
     client = logged_in_client(staff_user, enforce_csrf_checks=True)
     assert client.post("/sync/run/").status_code == 403
-    assert fake_sync["calls"] == []
+    assert not SyncRun.objects.exists()

@@ -294,7 +294,7 @@ def many_rows(manager, closed_trade):
 @pytest.mark.parametrize(
     ("url", "most"),
     [
-        ("/", 15),
+        ("/", 16),  # + the latest positions check
         ("/orders/", 6),
         ("/orders/?tab=all&q=SYM1&sort=-qty", 6),
         ("/orders/N-1/", 8),

@@ -1,4 +1,5 @@
-"""Migration 0010 derives the ledger of a database from before it, and says what it corrected."""
+"""Migration 0010 (run by 0012 once the columns it reads exist) derives the ledger of a
+database from before it, and says what it corrected."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -9,7 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 BEFORE = [("orderstate", "0008_order_status_quantity_index")]
-AFTER = [("orderstate", "0010_rebuild_ledger")]
+AFTER = [("orderstate", "0016_rebuild_ledger_after_sources")]
 
 
 @pytest.fixture

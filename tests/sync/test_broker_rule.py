@@ -25,6 +25,7 @@ def local(status=Status.OPEN, quantity=10, filled=0, price=Decimal("100.00"), **
         "quantity": quantity,
         "filled_quantity": filled,
         "broker_filled_quantity": 0,
+        "exact_filled_quantity": 0,
         "price": price,
         "broker_status": "open",
     }
@@ -71,14 +72,33 @@ def test_a_new_limit_price_at_the_broker_is_a_change():
     assert (target.price, target.changes) == (Decimal("101.50"), ("price_updated",))
 
 
-def test_unknown_status_changes_nothing_but_is_counted():
+def test_unknown_status_moves_no_status_but_is_counted():
     target = broker_target(local(), report(None, text="gone fishing"))
 
     assert (target.status, target.changes, target.text_changed) == (
-        None,
+        Status.OPEN,
         ("unknown_status",),
         True,
     )
+
+
+def test_fills_under_an_unknown_status_are_applied_and_the_order_stays_active():
+    target = broker_target(local(), report(None, 4, text="gone fishing"))
+
+    assert (target.status, target.filled) == (Status.PARTIALLY_FILLED, 4)
+    assert target.changes == ("unknown_status", "partially_filled")
+
+
+def test_every_share_filled_under_an_unknown_status_executes_the_order():
+    target = broker_target(local(filled=4), report(None, 10, text="gone fishing"))
+
+    assert (target.status, target.filled) == (Status.EXECUTED, 10)
+
+
+def test_an_unknown_status_never_moves_a_pending_order_on_words_alone():
+    target = broker_target(local(Status.PENDING), report(None, text="gone fishing"))
+
+    assert (target.status, target.changes) == (Status.PENDING, ("unknown_status",))
 
 
 def test_more_filled_than_ordered_is_refused():

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import threading
+from datetime import datetime
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,10 +12,11 @@ from django.db import connection
 
 from orderstate.locks import advisory_key, single_instance
 from orderstate.manager import OrderStateManager
+from orderstate.market import IST
 from orderstate.models import Order, OrderEvent, SyncOutcome, SyncRun
 from orderstate.states import Status
 from orderstate.sync import run as sync
-from tests.kotak_book import FIXTURES, book, row
+from tests.kotak_book import FIXTURES, book, fill, load, row, trades
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -65,8 +67,8 @@ def test_json_output_carries_the_stats(executed_book):
 
 
 def test_failed_run_exits_non_zero_and_is_recorded():
-    with pytest.raises(CommandError, match="Invalid session"):
-        sync_broker("--broker", "replay", "--file", str(FIXTURES / "order_report_not_ok.json"))
+    with pytest.raises(CommandError, match="invalid session token"):
+        sync_broker("--broker", "replay", "--file", str(FIXTURES / "session_expired.json"))
     assert SyncRun.objects.get().outcome == SyncOutcome.FAILED
 
 
@@ -154,6 +156,87 @@ def test_loop_keeps_going_through_broker_errors_and_stops_on_sigterm(tmp_path):
     assert out.rstrip().endswith("sync_broker: stopped")
 
 
+def _migrated(tmp_path, **extra):
+    env = {**_environment(f"sqlite:///{tmp_path / 'loop.sqlite3'}"), **extra}
+    migrate = _manage(env, "migrate", "--noinput")
+    assert migrate.wait(timeout=120) == 0
+    return env
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="runs on its own SQLite file")
+def test_the_loop_runs_a_requested_sync_into_the_request(tmp_path, executed_book):
+    env = _migrated(tmp_path)
+    loop = _manage(
+        env, "sync_broker", "--broker", "replay", "--file", str(executed_book), "--loop",
+        "--interval", "3600",
+    )  # fmt: skip
+    watchdog = threading.Timer(120, loop.kill)
+    watchdog.start()
+    try:
+        first = loop.stdout.readline()
+        asked = _manage(
+            env, "shell", "-c",
+            "from orderstate.sync import request_sync; print(request_sync(dry_run=True).pk)",
+        )  # fmt: skip
+        request_id = asked.communicate(timeout=60)[0].split()[-1]
+        second = loop.stdout.readline()
+        loop.send_signal(signal.SIGTERM)
+        rest, err = loop.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+
+    assert loop.returncode == 0, err
+    assert first.startswith("sync #1 replay ok")
+    # Within the hour's wait, the request ran in its own row, as it asked (a dry run).
+    assert second.startswith(f"sync #{request_id} replay ok (dry run)")
+    assert rest.rstrip().endswith("sync_broker: stopped")
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="runs on its own SQLite file")
+def test_a_refused_login_makes_the_loop_wait_instead_of_trying_again(tmp_path):
+    tries = tmp_path / "logins.log"
+    env = _migrated(
+        tmp_path,
+        ORDERSTATE_BROKER="tests.refusing_broker.RefusingBroker",
+        REFUSED_LOGIN_LOG=str(tries),
+        ORDERSTATE_LOGIN_REFUSED_BACKOFF="3600",
+    )
+    loop = _manage(env, "sync_broker", "--loop", "--interval", "0.1")
+    watchdog = threading.Timer(120, loop.kill)
+    watchdog.start()
+    try:
+        line = loop.stdout.readline()
+        warning = ""
+        while "next try" not in warning and (stderr := loop.stderr.readline()):
+            warning = stderr
+        loop.send_signal(signal.SIGTERM)
+        rest, err = loop.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+
+    assert loop.returncode == 0, err
+    assert " failed " in line and "Check KOTAK_MPIN" in line
+    assert "refused the login; next try in 3600 s" in warning
+    assert " failed " not in rest  # no second run
+    assert tries.read_text() == "login\n"
+
+
+def test_a_refused_login_waits_the_long_backoff():
+    command = sync_broker_command(interval=30.0)
+
+    assert command.pause_after(1) == 60
+    assert command.pause_after(1, refused=True) == 1800
+
+
+def sync_broker_command(**options):
+    from orderstate.management.commands.sync_broker import Command
+
+    command = Command()
+    command.options = options
+    command.stopping = False
+    return command
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks are PostgreSQL's")
 def test_second_process_skips_while_another_holds_the_lock(tmp_path):
@@ -180,3 +263,31 @@ def test_second_process_skips_while_another_holds_the_lock(tmp_path):
     assert second.returncode == 0, err
     assert "another sync is running" in err
     assert " skipped " in out
+
+
+def test_a_whole_captured_session_replays_from_one_file(tmp_path):
+    OrderStateManager().register_buy_order("TCS-EQ", "7002", "3450.00", 5)
+    session = tmp_path / "session.json"
+    fills = [
+        fill("7002", "F1", 2, "3449.00", datetime(2026, 7, 24, 9, 20, tzinfo=IST)),
+        fill("7002", "F2", 3, "3449.50", datetime(2026, 7, 24, 9, 21, tzinfo=IST)),
+    ]
+    session.write_text(
+        json.dumps(
+            {
+                "orders": book(row("7002", "TCS", "B", "complete", 5, 5, "3450.00", "3449.30")),
+                "trades": trades(*fills),
+                "positions": load("no_data"),
+                "holdings": {"data": []},
+            }
+        )
+    )
+
+    out, _ = sync_broker("--file", str(session), "--json")
+
+    stats = json.loads(out)["stats"]
+    assert (stats["executed"], stats["exact_fills"]) == (1, 1)
+    assert [
+        (row["symbol"], row["ours"], row["broker"]) for row in stats["position_mismatches"]
+    ] == [("TCS", 5, 0)]
+    assert Order.objects.get(broker_order_id="7002").fills.count() == 2

@@ -12,6 +12,7 @@ from orderstate.models import (
     FailedOrderStatus,
     Order,
     OrderEvent,
+    Position,
     Source,
     SyncOutcome,
     SyncRun,
@@ -289,6 +290,40 @@ def test_unknown_status_leaves_the_order_and_keeps_the_text(manager):
     assert stats["errors"] == 0
 
 
+def test_fills_under_an_unknown_status_are_applied_and_the_order_stays_active(manager):
+    manager.register_buy_order("TCS-EQ", "U-1", "100.00", 10)
+    frozen = row("U-1", "TCS", "B", "frozen by exchange", 10, 4, "100.00", "99.50")
+
+    stats = manager.sync_with_broker(broker_orders=[frozen])
+
+    assert order("U-1").status == Status.PARTIALLY_FILLED
+    assert order("U-1").filled_quantity == 4
+    assert order("U-1").broker_status == "frozen by exchange"
+    assert Position.objects.get(symbol="TCS").net_quantity == 4
+    assert (stats["unknown_status"], stats["partially_filled"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cancelled after market order", Status.CANCELLED),
+        ("modify after market order req received", Status.OPEN),
+        ("cancel pending", Status.OPEN),
+        ("not cancelled", Status.OPEN),
+    ],
+)
+def test_nest_statuses_close_or_keep_the_order_as_they_mean(manager, text, expected):
+    manager.register_buy_order("ITBEES-EQ", "A-1", "35.50", 50)
+    manager.sync_with_broker(broker_orders=[row("A-1", "ITBEES", "B", "open", 50, 0, "35.50")])
+
+    stats = manager.sync_with_broker(
+        broker_orders=[row("A-1", "ITBEES", "B", text, 50, 0, "35.50")]
+    )
+
+    assert order("A-1").status == expected
+    assert stats["unknown_status"] == 0
+
+
 def test_garbage_rows_are_counted_and_the_good_ones_applied(manager):
     for order_id, symbol, qty, price in [
         ("220621000000301", "RELIANCE-EQ", 10, "2575.00"),
@@ -313,11 +348,11 @@ def test_broker_error_fails_the_run_and_changes_nothing(manager):
         register_like(manager, raw)
     before = snapshot()
 
-    stats = manager.sync_with_broker(broker_orders=load("order_report_not_ok"))
+    stats = manager.sync_with_broker(broker_orders=load("session_expired"))
 
     assert snapshot() == before
     assert stats["outcome"] == SyncOutcome.FAILED
-    assert "Invalid session" in stats["error"]
+    assert "invalid session token" in stats["error"]
     run = SyncRun.objects.get(pk=stats["sync_run_id"])
     assert run.outcome == SyncOutcome.FAILED
     assert run.finished_at is not None
@@ -603,7 +638,11 @@ def test_clean_state_is_stored_as_zero_problems(manager):
 
 def test_dry_run_and_failed_run_do_not_check_the_state(manager):
     sync.run_sync(broker=sync.GivenBook([]), dry_run=True)
-    sync.run_sync(broker=sync.GivenBook({"stat": "Not_Ok", "emsg": "session expired"}))
+    sync.run_sync(
+        broker=sync.GivenBook(
+            {"stat": "Not_Ok", "errMsg": "invalid session token", "stCode": 100022}
+        )
+    )
 
     for run in SyncRun.objects.all():
         assert "state_problems" not in run.stats
@@ -623,3 +662,12 @@ def test_failing_state_check_leaves_the_run_ok_and_its_changes_applied(manager, 
     assert run.outcome == SyncOutcome.OK
     assert "state_problems" not in run.stats
     assert order(7001).status == Status.EXECUTED
+
+
+def test_rows_of_other_segments_are_skipped_and_counted_never_recorded(manager):
+    stats = manager.sync_with_broker(broker_orders=load("order_report_ok"))
+
+    assert stats["skipped_segments"] == 1
+    assert not Order.objects.filter(broker_order_id="260724000101007").exists()  # nse_fo
+    assert not Order.objects.filter(base_symbol="TCS26JULFUT").exists()
+    assert Order.objects.filter(broker_order_id="260724000101001").exists()  # nse_cm TCS

@@ -2,7 +2,11 @@
 
 The loop is modelled on healthchecks' `sendalerts`: small steps, a flag set by
 SIGINT/SIGTERM that ends the loop between runs, and a failed run logged and
-retried later (with backoff) instead of killing the process.
+retried later (with backoff) instead of killing the process. A refused broker
+login (wrong credentials, a machine not whitelisted) waits
+ORDERSTATE_LOGIN_REFUSED_BACKOFF before the next try: hammering the login
+cannot fix it and may lock the account. The loop also runs the "Sync now"
+requests of the dashboard and the API (`sync.request_sync`), within a second.
 """
 
 import json
@@ -10,14 +14,16 @@ import logging
 import signal
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from orderstate.brokers import BROKER_NAMES, get_broker
-from orderstate.models import EventSource, SyncOutcome
-from orderstate.sync import run_sync, summary
+from orderstate.models import EventSource, SyncOutcome, SyncRun
+from orderstate.sync import next_request, run_sync, summary
 
 MAX_BACKOFF = 300
+REQUEST_POLL = 1.0  # seconds between looks for a "Sync now" request while waiting
 log = logging.getLogger(__name__)
 
 
@@ -57,8 +63,10 @@ class Command(BaseCommand):
         while not self.stopping:
             # A long-lived process: drop a connection the server has closed meanwhile.
             close_old_connections()
+            refused, waiting = False, False
             try:
-                run = self.handle_one_run()
+                request = next_request()
+                run = self.handle_one_run(request)
             except Exception:
                 # The database itself failed (the broker's failures are in the run):
                 # log it and try again after the backoff, as sendalerts does.
@@ -66,12 +74,26 @@ class Command(BaseCommand):
                 failures += 1
             else:
                 failures = failures + 1 if run.outcome == SyncOutcome.FAILED else 0
-            self.wait(self.pause_after(failures))
+                refused = bool((run.stats or {}).get("login_refused"))
+                # A request another sync kept from running: wait before trying it again.
+                waiting = run.outcome == SyncOutcome.REQUESTED
+            pause = self.pause_after(failures, refused)
+            if refused:
+                self.stderr.write(
+                    f"sync_broker: the broker refused the login; next try in {pause:.0f} s. "
+                    "Fix what the error says, then restart this process."
+                )
+            self.wait(pause, wake_on_request=not waiting)
         self.stdout.write("sync_broker: stopped")
 
-    def handle_one_run(self):
+    def handle_one_run(self, request=None):
         """One sync, reported on one line; a broker failure is in the run, not raised."""
-        run = run_sync(broker=self.broker, dry_run=self.options["dry_run"], source=EventSource.SYNC)
+        run = run_sync(
+            broker=self.broker,
+            dry_run=self.options["dry_run"],
+            source=EventSource.SYNC,
+            request=request,
+        )
         if run.outcome == SyncOutcome.SKIPPED:
             self.stderr.write("sync_broker: another sync is running; this run was skipped")
         if self.options["json"]:
@@ -81,17 +103,25 @@ class Command(BaseCommand):
         self.stdout.flush()
         return run
 
-    def pause_after(self, failures):
-        """The interval, doubled per consecutive failed run up to MAX_BACKOFF."""
+    def pause_after(self, failures, refused=False):
+        """The interval, doubled per consecutive failed run up to MAX_BACKOFF; after a
+        refused login at least ORDERSTATE_LOGIN_REFUSED_BACKOFF."""
         interval = self.options["interval"]
-        if not failures:
-            return interval
-        return min(MAX_BACKOFF, interval * 2 ** min(failures, 10))
+        pause = interval if not failures else min(MAX_BACKOFF, interval * 2 ** min(failures, 10))
+        if refused:
+            return max(pause, settings.ORDERSTATE_LOGIN_REFUSED_BACKOFF)
+        return pause
 
-    def wait(self, seconds):
+    def wait(self, seconds, *, wake_on_request=True):
+        """Sleep until the next run is due, a sync is requested, or a signal comes."""
         deadline = time.monotonic() + seconds
+        next_look = time.monotonic() + REQUEST_POLL
         while not self.stopping and time.monotonic() < deadline:
-            time.sleep(min(0.5, deadline - time.monotonic()))
+            time.sleep(max(0.0, min(0.5, deadline - time.monotonic())))
+            if wake_on_request and time.monotonic() >= next_look:
+                next_look = time.monotonic() + REQUEST_POLL
+                if SyncRun.objects.filter(outcome=SyncOutcome.REQUESTED).exists():
+                    return
 
     def on_signal(self, signum, frame):
         self.stopping = True
