@@ -1,5 +1,5 @@
 """The order state as rows: orders and fills, positions, the failed-buy queue, the audit log,
-sync runs, API tokens and the paper broker's book.
+sync runs, the order feed's status, API tokens and the paper broker's book.
 
 Rows are read anywhere and changed only by `orderstate.actions`. Invariants are
 database constraints too, so a bad row is refused whoever writes it. Each model
@@ -10,6 +10,7 @@ from orderstate.models.auth import ApiToken, LoginFailure
 from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, PRICE
 from orderstate.models.events import EventKind, EventSource, OrderEvent
 from orderstate.models.failed_orders import FailedOrder, FailedOrderStatus
+from orderstate.models.feed import FeedStatus
 from orderstate.models.ledger import Lot, LotMatch, Position
 from orderstate.models.orders import Fill, Order, OrderType, Product, Side, Source, Variety
 from orderstate.models.paper import PaperOrder
@@ -26,6 +27,7 @@ __all__ = [
     "EventSource",
     "FailedOrder",
     "FailedOrderStatus",
+    "FeedStatus",
     "Fill",
     "InstanceLock",
     "LoginFailure",
