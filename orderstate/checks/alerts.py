@@ -4,6 +4,9 @@
 each answers a name and a dict with at least `count`; any count above zero
 makes `/healthz` say "degraded".
 
+An order feed that went down while meant to run (`feed_down`) is the other alert:
+its stream died or lost the connection, and the state now comes from polling only.
+
 An oversold symbol (a sell recorded before the buy that covers it) is normal for
 the moment it takes the next sync to bring the buy; one still oversold after a
 sync finished is a wrong position someone must look at.
@@ -11,8 +14,10 @@ sync finished is a wrong position someone must look at.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Min, Sum
 
+from orderstate.checks.feed_health import feed_health
 from orderstate.models import Lot, Side, SyncOutcome, SyncRun
 
 
@@ -51,7 +56,19 @@ def oversold_alert():
     }
 
 
-SOURCES = [oversold_alert]
+def feed_down_alert():
+    """Order feeds meant to run (a stream took them and did not stop cleanly) that are down:
+    the stream silent for longer than ORDERSTATE_FEED_STALE_SECONDS, or not connected for
+    that long. A feed never started, or stopped on purpose, is no alert: polling goes on."""
+    limit = settings.ORDERSTATE_FEED_STALE_SECONDS
+    down = [feed for feed in feed_health() if feed.down_for is not None and feed.down_for > limit]
+    return "feed_down", {
+        "count": len(down),
+        "feeds": [f"{feed.broker} ({feed.account}) for {feed.down_for:.0f} s" for feed in down],
+    }
+
+
+SOURCES = [oversold_alert, feed_down_alert]
 
 
 def degraded():

@@ -27,6 +27,7 @@ from orderstate.states import Status
 from orderstate.sync import run as sync
 from tests import kotak_book
 from tests.blocking_broker import BLOCK_AT_ENV, SIGNAL_DIR_ENV
+from tests.databases import database_url
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,15 +52,6 @@ def bought_book(tmp_path):
     path = tmp_path / "book.json"
     path.write_text(json.dumps(kotak_book.book(*rows)))
     return path
-
-
-def database_url():
-    db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        host = db.get("HOST") or "127.0.0.1"
-        port = db.get("PORT") or 5432
-        return f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}"
-    return f"sqlite:///{db['NAME']}"
 
 
 def start_blocked_sync(book, signal_dir):

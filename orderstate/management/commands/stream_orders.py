@@ -14,6 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from orderstate.feed.consumer import OUTCOMES
 from orderstate.feed.setup import build_stream
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 class Command(BaseCommand):
     help = "Apply the broker's real-time order feed (Kotak, paper) or replay recorded frames."
@@ -39,13 +41,15 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        signal.signal(signal.SIGTERM, self.on_signal)
-        signal.signal(signal.SIGINT, self.on_signal)
+        handlers = {number: signal.signal(number, self.on_signal) for number in STOP_SIGNALS}
         started = time.monotonic()
         try:
             self.stream.run()
         except OSError as exc:  # the replay file cannot be read
             raise CommandError(f"cannot read {options['file']}: {exc}") from None
+        finally:
+            for number, handler in handlers.items():
+                signal.signal(number, handler)
         report = self.report(time.monotonic() - started)
         if options["json"]:
             self.stdout.write(json.dumps(report))
