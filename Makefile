@@ -31,10 +31,13 @@ run: install
 	DEBUG=true $(PY) manage.py demo_data
 	DEBUG=true $(PY) manage.py demo_login --host $(HOST) --port $(PORT)
 	@mkdir -p var
-	@echo "  paper-broker sync every 5 s, logging to var/paper-sync.log"
-	DEBUG=true $(PY) manage.py sync_broker --broker paper --loop --interval 5 \
+	@echo "  paper order feed (orders move live), logging to var/paper-feed.log"
+	@echo "  paper-broker sync every 30 s as the backstop, logging to var/paper-sync.log"
+	DEBUG=true $(PY) manage.py stream_orders --broker paper \
+		>> var/paper-feed.log 2>&1 & feed=$$!; \
+	DEBUG=true $(PY) manage.py sync_broker --broker paper --loop --interval 30 \
 		>> var/paper-sync.log 2>&1 & sync=$$!; \
-	trap 'kill $$sync 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$feed $$sync 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production mode on this machine: DEBUG off, static files from whitenoise, gunicorn.
