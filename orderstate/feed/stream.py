@@ -167,6 +167,8 @@ class Stream:
     def _still_held(self, held):
         if self.consumer.database_failed:
             # The connection may be broken: drop it, so the next query opens a new one.
+            # On PostgreSQL the lock goes with it; the stream takes it again and syncs.
+            self.consumer.database_failed = False
             connection.close()
         if held.renew():
             return True

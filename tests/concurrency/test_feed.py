@@ -6,20 +6,25 @@ process. The order's row lock decides who goes first; the second finds the
 work done. Forked processes with their own connections, started by a barrier.
 """
 
+import signal
+
 import pytest
 from django.db import connection
 from django.db.models import Sum
 
 from orderstate.actions.base import Context
 from orderstate.feed.consumer import FrameConsumer
+from orderstate.feed.stream import lock_name
+from orderstate.locks import advisory_key
 from orderstate.manager import OrderStateManager
-from orderstate.models import EventSource, Lot, Order, OrderEvent, Trade
+from orderstate.models import EventSource, Lot, Order, OrderEvent, SyncRun, Trade
 from orderstate.states import Status
 from orderstate.sync import run_sync
 from orderstate.sync.sources import GivenBook
 from tests import kotak_book
 from tests.concurrency.test_manager import in_processes
 from tests.feed.frames import T0, order_frame
+from tests.feed.test_stream_process import WAIT, held_by, start_stream, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -92,3 +97,31 @@ def test_the_feed_and_the_bot_recording_the_same_fills_count_each_once(open_buys
 
     assert outcomes[1] == ("ok", "recorded")
     assert_each_fill_counted_once()
+
+
+def test_a_stream_whose_database_session_is_cut_takes_the_feed_again_and_syncs(postgres):
+    """The server ends the stream's session (a failover, an admin's pg_terminate_backend): the
+    advisory lock goes with it. The stream notices, takes the lock again on a new session,
+    runs a full sync, and goes on applying frames."""
+    process = start_stream()
+    try:
+        synced = SyncRun.objects.filter(outcome="ok")
+        wait_for(lambda: held_by(process) and synced.exists(), [process], "the stream's first sync")
+        syncs = synced.count()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND granted AND objid::bigint = %s",
+                [advisory_key(lock_name("default")) & 0xFFFFFFFF],
+            )
+            assert cursor.fetchall() == [(True,)]
+        wait_for(
+            lambda: synced.count() > syncs and held_by(process),
+            [process],
+            "the stream back on the feed after a full sync",
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=WAIT)
+    assert process.returncode == 0, err
+    assert "stream_orders paper (stopped" in out

@@ -50,9 +50,11 @@ def wait_for(condition, processes, what):
                 _, err = process.communicate()
                 pytest.fail(f"stream_orders ended before {what} ({process.returncode}): {err}")
         if time.monotonic() > deadline:
+            errors = []
             for process in processes:
                 process.kill()
-            pytest.fail(f"no {what} within {WAIT:.0f} s")
+                errors.append(process.communicate()[1][-1200:])
+            pytest.fail(f"no {what} within {WAIT:.0f} s: {errors}")
         time.sleep(0.05)
 
 
