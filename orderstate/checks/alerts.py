@@ -64,7 +64,11 @@ def feed_down_alert():
     down = [feed for feed in feed_health() if feed.down_for is not None and feed.down_for > limit]
     return "feed_down", {
         "count": len(down),
-        "feeds": [f"{feed.broker} ({feed.account}) for {feed.down_for:.0f} s" for feed in down],
+        "feeds": [
+            f"{feed.broker} ({feed.account}) for {feed.down_for:.0f} s"
+            + (f": {feed.last_error}" if feed.last_error else "")
+            for feed in down
+        ],
     }
 
 

@@ -21,14 +21,11 @@ class FeedHealth:
     broker: str
     account: str
     live: bool  # running, connected and heard from within the stale limit
-    running: bool
-    stale: bool  # running, but its stream has not written for longer than the limit
-    connected: bool
     last_frame_age: float | None  # seconds
-    status_age: float  # seconds since the stream last wrote
     down_for: float | None  # seconds the feed has been down while meant to run, or None
     reconnects: int
     frames: dict
+    last_error: str  # why the last connection ended
 
 
 def feed_health(now=None):
@@ -37,22 +34,18 @@ def feed_health(now=None):
     limit = settings.ORDERSTATE_FEED_STALE_SECONDS
     health = []
     for row in FeedStatus.objects.order_by("-updated_at", "pk"):
-        status_age = max(0.0, (now - row.updated_at).total_seconds())
-        stale = row.running and status_age > limit
-        live = row.running and row.connected and not stale
+        # Running, but its stream has not written for longer than the limit: gone.
+        stale = row.running and _age(now, row.updated_at) > limit
         health.append(
             FeedHealth(
                 broker=row.broker,
                 account=row.account,
-                live=live,
-                running=row.running,
-                stale=stale,
-                connected=row.connected,
+                live=row.running and row.connected and not stale,
                 last_frame_age=_age(now, row.last_frame_at),
-                status_age=status_age,
                 down_for=_down_for(row, now, stale),
                 reconnects=row.reconnects,
                 frames=dict(row.frames or {}),
+                last_error=row.last_error,
             )
         )
     return health

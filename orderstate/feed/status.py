@@ -51,9 +51,7 @@ class StatusWriter:
 
     def connected(self, counts, last_frame_at):
         self.connections += 1
-        self._write(
-            connected=True, connected_at=self.clock(), **self._figures(counts, last_frame_at)
-        )
+        self._write(connected=True, **self._figures(counts, last_frame_at))
 
     def disconnected(self, reason, counts, last_frame_at):
         self._write(

@@ -22,7 +22,6 @@ class FeedStatus(models.Model):
     connected = models.BooleanField(default=False)
     holder = models.CharField(max_length=200, blank=True, help_text="host:pid of the stream")
     started_at = models.DateTimeField(null=True, blank=True)
-    connected_at = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
     last_frame_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(
@@ -32,7 +31,7 @@ class FeedStatus(models.Model):
     frames = models.JSONField(
         default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="Frames by outcome, ever"
     )
-    last_error = models.TextField(blank=True)
+    last_error = models.TextField(blank=True, help_text="Why the last connection ended")
 
     class Meta:
         constraints = [

@@ -106,6 +106,7 @@ def test_a_feed_disconnected_for_long_degrades_healthz(client):
     body = client.get("/healthz").json()
 
     assert body["feed_down"]["count"] == 1
+    assert body["feed_down"]["feeds"][0].endswith(": the connection closed")
 
 
 def test_a_feed_stopped_on_purpose_is_no_alert(client):
