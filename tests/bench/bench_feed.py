@@ -84,18 +84,6 @@ def run_here():
         f"(load average {os.getloadavg()[0]:.1f})"
     )
     bench = FeedBench()
-    minimal = bench.minimal_apply()
-    print(f"yardstick: least change per frame (lock, save, event)    {minimal:8,.0f} frames/s")
-    in_process, queries = bench.in_process()
-    print(
-        f"the same frames applied in process (no socket, no SDK)   {in_process:8,.0f} frames/s"
-        f"  ({queries} queries a frame)"
-    )
-    batched = bench.batched()
-    print(
-        f"diagnostic: the sync's batches (50 a transaction)        {batched:8,.0f} frames/s"
-        "  (what sharing commits would give)"
-    )
     sync_seconds = bench.one_sync()
     print(f"polling: one sync of {ORDERS} orders, each with a new fill   {sync_seconds:8.3f} s")
     bound50 = POLL_INTERVAL / 2 + sync_seconds
@@ -116,6 +104,20 @@ def run_here():
             target = "< 100" if rate == 50 else None
             record(f"feed fill-to-state p50 @{rate}/s, {label}", p50, "ms", polling, None)
             record(f"feed fill-to-state p99 @{rate}/s, {label}", p99, "ms", polling, target)
+        # The baselines of the throughput right before it, while the stream waits: this
+        # machine's speed drifts by the minute.
+        minimal = bench.minimal_apply()
+        print(f"yardstick: least change per frame (lock, save, event)    {minimal:8,.0f} frames/s")
+        in_process, queries = bench.in_process()
+        print(
+            f"the same frames applied in process (no socket, no SDK)   {in_process:8,.0f} frames/s"
+            f"  ({queries} queries a frame)"
+        )
+        batched = bench.batched()
+        print(
+            f"diagnostic: the sync's batches (50 a transaction)        {batched:8,.0f} frames/s"
+            "  (what sharing commits would give)"
+        )
         sustained = bench.throughput(server)
         print(
             f"one stream_orders process, a burst of {BURST:,} frames     {sustained:8,.0f} frames/s"
