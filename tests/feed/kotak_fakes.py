@@ -48,8 +48,9 @@ def fixture_body(name):
 class KotakRest:
     """The REST side: TOTP login, MPIN validation (a new token each time) and the order book."""
 
-    def __init__(self, book=None):
+    def __init__(self, book=None, refuse_logins=0):
         self.book = book if book is not None else NO_DATA
+        self.refuse_logins = refuse_logins  # the first this many TOTP logins fail
         self.logins = 0
         self.book_reads = 0
 
@@ -60,8 +61,10 @@ class KotakRest:
     def __call__(self, request):
         path = request.url.path
         if path.endswith("/login/1.0/tradeApiLogin"):
-            login = fixture_body("totp_login_ok")
-            return httpx.Response(200, json=login)
+            if self.refuse_logins:
+                self.refuse_logins -= 1
+                return httpx.Response(503, text="<html>Service Unavailable</html>")
+            return httpx.Response(200, json=fixture_body("totp_login_ok"))
         if path.endswith("/login/1.0/tradeApiValidate"):
             self.logins += 1
             validated = fixture_body("totp_validate_ok")

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from orderstate.feed.kotak import Backoff
 from orderstate.models import FeedStatus, Lot, Order, SyncRun
 from orderstate.states import Status
 from tests.feed.frames import order_frame
@@ -198,3 +199,29 @@ def test_bad_frames_through_the_socket_are_counted_and_the_stream_goes_on():
     counts = stream.consumer.counts
     assert (counts["bad"], counts["other"]) == (4, 1)
     assert Order.objects.filter(broker_order_id=TCS).exists()
+
+
+def test_a_failed_login_is_tried_again_after_a_backoff():
+    rest = KotakRest(refuse_logins=2)
+    opened = order_frame(TCS, "open", 5, 0, "0.00", at=1_784_865_005_520_000_000)
+    with FeedServer(Session(frames=[opened])) as server:
+        stream = kotak_stream(rest.broker(), server.url)
+
+        assert run_until(stream, lambda: stream.consumer.counts["external"] == 1)
+
+    assert server.connections == 1  # no connection before a login succeeded
+    assert stream.source.failures == 2
+    assert FeedStatus.objects.get(broker="kotak").last_error.startswith("login failed")
+
+
+def test_reconnect_waits_grow_with_failures_up_to_the_ceiling_with_jitter():
+    backoff = Backoff(1, 60, rng=lambda low, high: (low, high))
+
+    assert [backoff.delay(failures) for failures in (0, 1, 2, 5, 6, 30)] == [
+        (0.5, 1),
+        (1, 2),
+        (2, 4),
+        (16, 32),
+        (30, 60),
+        (30, 60),
+    ]
