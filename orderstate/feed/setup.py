@@ -42,6 +42,7 @@ def build_stream(broker_name=None, *, file=None, account=None):
             stable_seconds=settings.ORDERSTATE_FEED_RECONNECT_MAX_SECONDS,
         )
     elif isinstance(broker, PaperBroker):
+        broker.account = account  # the paper book of the account the stream applies to
         source = PaperSource(broker, settings.ORDERSTATE_PAPER_STEP_SECONDS)
     else:
         raise ValueError(f"broker {name!r} has no order feed (kotak, paper or replay have one)")

@@ -145,7 +145,7 @@ class Stream:
     def full_sync(self):
         """One sync of the whole book; frames older than it are then stale."""
         reader = BookReader(self.sync_broker)
-        run = run_sync(broker=reader)
+        run = run_sync(broker=reader, account=self.consumer.ctx.account)
         self.syncs[run.outcome] = self.syncs.get(run.outcome, 0) + 1
         if run.outcome == SyncOutcome.OK:
             self.consumer.remember_book(reader.book or ())

@@ -10,9 +10,11 @@ from orderstate.actions.base import Context
 from orderstate.brokers.paper import PaperBroker
 from orderstate.feed import stream as stream_module
 from orderstate.feed.consumer import FrameConsumer
+from orderstate.feed.setup import build_stream
 from orderstate.feed.sources import CONNECTED, FRAME, Event, PaperSource
 from orderstate.feed.status import StatusWriter
 from orderstate.feed.stream import Stream
+from orderstate.manager import OrderStateManager
 from orderstate.models import EventSource, FeedStatus, Order, SyncRun
 from orderstate.states import Status
 from orderstate.sync.sources import GivenBook
@@ -143,3 +145,18 @@ def test_the_stream_steps_down_when_its_lock_is_no_longer_its_own(monkeypatch, s
     # Each time: took the lock, connected, found the lock gone, stopped the source.
     assert taken[:2] == ["order-feed:default", "order-feed:default"]
     assert source.starts >= 2 and source.stops == source.starts
+
+
+def test_a_stream_for_another_account_reads_and_syncs_that_account(settings):
+    other = OrderStateManager(source="bot", account="second")
+    # A market order of 12 fills 4 a step: the sync after connecting sees the first 4,
+    # the feed's own steps the rest.
+    other.register_buy_order("ITC-EQ", "P-2", None, 12, "ITC.NS")
+    stream = build_stream("paper", account="second")
+
+    assert run_until(stream, lambda: stream.consumer.counts["applied"] >= 1)
+
+    order = Order.objects.get(account="second", broker_order_id="P-2")
+    assert order.filled_quantity >= 8
+    assert SyncRun.objects.filter(outcome="ok").exists()
+    assert FeedStatus.objects.get(broker="paper").account == "second"
