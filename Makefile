@@ -38,12 +38,15 @@ run: install var/secret_key
 	DEBUG=true $(PY) manage.py demo_data
 	DEBUG=true $(PY) manage.py demo_login --host $(HOST) --port $(PORT)
 	@mkdir -p var
-	@echo "  paper-broker sync every 5 s, logging to var/paper-sync.log"
+	@echo "  paper order feed (orders move live), logging to var/paper-feed.log"
+	@echo "  paper-broker sync every 30 s as the backstop, logging to var/paper-sync.log"
 	@echo "  notification deliverer (idle until something is subscribed), logging to var/notify.log"
-	DEBUG=true $(PY) manage.py sync_broker --broker paper --loop --interval 5 \
+	DEBUG=true $(PY) manage.py stream_orders --broker paper \
+		>> var/paper-feed.log 2>&1 & feed=$$!; \
+	DEBUG=true $(PY) manage.py sync_broker --broker paper --loop --interval 30 \
 		>> var/paper-sync.log 2>&1 & sync=$$!; \
 	DEBUG=true $(PY) manage.py deliver_notifications --loop >> var/notify.log 2>&1 & notify=$$!; \
-	trap 'kill $$sync $$notify 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$feed $$sync $$notify 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production mode on this machine: DEBUG off, static files from whitenoise, gunicorn.

@@ -233,6 +233,20 @@ ORDERSTATE_NOTIFY_BACKLOG_ALERT_SECONDS = env_int(
 ORDERSTATE_NOTIFY_KEEP_DAYS = env_int("ORDERSTATE_NOTIFY_KEEP_DAYS", 7, minimum=1)
 TELEGRAM_API_BASE = env_str("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")
 
+# The order feed (`stream_orders`; docs/broker-sync.md, "Real time: the order feed").
+# The stream writes its status row at most every STATUS seconds (and renews its lock
+# as often); a row older than STALE seconds is a stream that is gone.
+ORDERSTATE_FEED_STATUS_SECONDS = env_int("ORDERSTATE_FEED_STATUS_SECONDS", 2, minimum=1)
+ORDERSTATE_FEED_STALE_SECONDS = env_int("ORDERSTATE_FEED_STALE_SECONDS", 30, minimum=1)
+ORDERSTATE_FEED_LOCK_TTL_SECONDS = env_int("ORDERSTATE_FEED_LOCK_TTL_SECONDS", 30, minimum=1)
+ORDERSTATE_FEED_RECONNECT_SECONDS = env_int("ORDERSTATE_FEED_RECONNECT_SECONDS", 1, minimum=1)
+ORDERSTATE_FEED_RECONNECT_MAX_SECONDS = env_int(
+    "ORDERSTATE_FEED_RECONNECT_MAX_SECONDS", 60, minimum=1
+)
+ORDERSTATE_FEED_ACK_SECONDS = env_int("ORDERSTATE_FEED_ACK_SECONDS", 10, minimum=1)
+ORDERSTATE_FEED_PRICE_WAIT_SECONDS = env_int("ORDERSTATE_FEED_PRICE_WAIT_SECONDS", 5, minimum=1)
+ORDERSTATE_PAPER_STEP_SECONDS = env_int("ORDERSTATE_PAPER_STEP_SECONDS", 2, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -9,9 +9,14 @@ market orders fill at once. Larger orders fill in parts over several steps, so
 partial fills show too. The same seed and the same orders give the same book,
 step for step. Each fill is kept with its own id, price and time, so the paper
 broker has a trade book too (`fetch_trade_book`).
+
+`market_step()` is the same step taken on the order feed's clock instead of a
+sync's: it answers the orders that moved as Kotak's order-feed frames, so
+`stream_orders --broker paper` shows orders moving between syncs.
 """
 
 import random
+import time
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,6 +26,7 @@ from django.utils import timezone
 
 from orderstate.brokers.base import BrokerFill, BrokerOrder, OrderBook, TradeBook
 from orderstate.brokers.kotak_status import from_broker_status
+from orderstate.market import IST
 from orderstate.models import Order, OrderType, PaperOrder, Side, Variety
 from orderstate.money import weighted_average
 from orderstate.states import ACTIVE
@@ -41,16 +47,28 @@ class PaperBroker:
         self.account = account or settings.ORDERSTATE_DEFAULT_ACCOUNT
 
     def fetch_order_book(self):
+        book, _ = self._take_step()
+        return OrderBook(_broker_order(paper) for paper in book.values())
+
+    def market_step(self):
+        """One market step; the orders it accepted, moved or cancelled, as order-feed frames."""
+        _, moved = self._take_step()
+        return [order_frame(paper) for paper in moved]
+
+    def _take_step(self):
+        """Step the book under its row locks; returns it by order id, and the orders that moved."""
         with transaction.atomic():
             book = {
                 paper.order_id: paper
                 for paper in PaperOrder.objects.select_for_update().filter(account=self.account)
             }
+            before = {order_id: _state(paper) for order_id, paper in book.items()}
             self._accept_new_orders(book)
             for paper in book.values():
                 if paper.status == "open":
                     self._step(paper)
-        return OrderBook(_broker_order(paper) for paper in book.values())
+        moved = [paper for order_id, paper in book.items() if before.get(order_id) != _state(paper)]
+        return book, moved
 
     def fetch_trade_book(self):
         """Every fill of the paper book, as the broker's trade book lists them."""
@@ -122,6 +140,40 @@ class PaperBroker:
             if paper.filled_quantity == paper.quantity:
                 paper.status = "complete"
         paper.save()
+
+
+def _state(paper):
+    return paper.status, paper.filled_quantity
+
+
+def order_frame(paper):
+    """A paper order as Kotak's order feed sends one: the documented keys, numbers as numbers."""
+    now = time.time_ns()
+    placed = timezone.localtime(paper.placed_at, IST).strftime("%d-%b-%Y %H:%M:%S")
+    average = paper.average_price if paper.filled_quantity else None
+    return {
+        "type": "order",
+        "data": {
+            "nOrdNo": paper.order_id,
+            "exOrdId": f"PAPER{paper.pk}",
+            "ordSt": paper.status,
+            "avgPrc": f"{average:.4f}" if average is not None else "0.00",
+            "qty": paper.quantity,
+            "fldQty": paper.filled_quantity,
+            "unFldSz": paper.quantity - paper.filled_quantity,
+            "trnsTp": "B" if paper.side == Side.BUY else "S",
+            "prcTp": "MKT" if paper.order_type == OrderType.MARKET else "L",
+            "prod": "CNC",
+            "exSeg": "nse_cm",
+            "sym": parse_symbol(paper.symbol)[1],
+            "trdSym": parse_symbol(paper.symbol)[0],
+            "tok": "",
+            "ordDtTm": placed,
+            "updRecvTm": now,
+            "boeSec": now // 1_000_000_000,
+            "exCfmTm": placed,
+        },
+    }
 
 
 def _start_price(side, price):

@@ -5,7 +5,8 @@ each answers a name and a dict with at least `count`; any count above zero
 makes `/healthz` say "degraded".
 
 Notifications waiting longer than their threshold mean a receiver is down or no
-deliverer runs.
+deliverer runs. An order feed that went down while meant to run (`feed_down`) is the other alert:
+its stream died or lost the connection, and the state now comes from polling only.
 
 An oversold symbol (a sell recorded before the buy that covers it) is normal for
 the moment it takes the next sync to bring the buy; one still oversold after a
@@ -21,6 +22,7 @@ from django.db.models import Count, Min, Sum
 from django.utils import timezone
 
 from orderstate.checks import positions
+from orderstate.checks.feed_health import feed_health
 from orderstate.models import Lot, OutboxMessage, Side, SyncOutcome, SyncRun
 
 
@@ -75,7 +77,23 @@ def notify_backlog_alert(now=None):
     }
 
 
-SOURCES = [oversold_alert, positions.mismatch_alert, notify_backlog_alert]
+def feed_down_alert():
+    """Order feeds meant to run (a stream took them and did not stop cleanly) that are down:
+    the stream silent for longer than ORDERSTATE_FEED_STALE_SECONDS, or not connected for
+    that long. A feed never started, or stopped on purpose, is no alert: polling goes on."""
+    limit = settings.ORDERSTATE_FEED_STALE_SECONDS
+    down = [feed for feed in feed_health() if feed.down_for is not None and feed.down_for > limit]
+    return "feed_down", {
+        "count": len(down),
+        "feeds": [
+            f"{feed.broker} ({feed.account}) for {feed.down_for:.0f} s"
+            + (f": {feed.last_error}" if feed.last_error else "")
+            for feed in down
+        ],
+    }
+
+
+SOURCES = [oversold_alert, positions.mismatch_alert, notify_backlog_alert, feed_down_alert]
 
 
 def degraded():

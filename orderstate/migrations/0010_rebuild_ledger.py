@@ -3,8 +3,9 @@
 It runs the current `rebuild` (actions/ledger_rebuild.py) rather than a frozen
 copy: the ledger's rules are one piece of code. The current code reads columns
 later migrations add (fill and lot sources, 0015), so the work is done by
-0016, after them; here it runs only where every table and column of the
-current models exists already. It prints each trade figure that changed (the old positions rounded
+0016, after them; here it runs only where every table and column the rebuild
+touches exists already (a migration changing one of those models later must
+move the rebuild after it, as 0016 did). It prints each trade figure that changed (the old positions rounded
 each partial sell and averaged re-entries over sold shares), so an upgrade says
 what it corrected.
 """
@@ -15,13 +16,14 @@ from django.db import migrations
 
 
 def current_schema(schema_editor):
-    """Whether every table and column of the current models exists (the last migration ran)."""
-    from django.apps import apps as current
+    """Whether every table and column the rebuild reads and writes exists as the current
+    models have them (the migrations that changed them have run)."""
+    from orderstate.models import Fill, Lot, LotMatch, Order, OrderEvent, Position, Trade
 
     introspection = schema_editor.connection.introspection
     with schema_editor.connection.cursor() as cursor:
         tables = set(introspection.table_names(cursor))
-        for model in current.get_app_config("orderstate").get_models():
+        for model in (Fill, Lot, LotMatch, Order, OrderEvent, Position, Trade):
             if model._meta.db_table not in tables:
                 return False
             present = {

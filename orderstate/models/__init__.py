@@ -1,5 +1,6 @@
 """The order state as rows: orders and fills, positions, the failed-buy queue, the audit log,
-sync runs, API tokens, the paper broker's book, and notification subscriptions with their outbox.
+sync runs, the order feed's status, API tokens, the paper broker's book, and notification
+subscriptions with their outbox.
 
 Rows are read anywhere and changed only by `orderstate.actions`. Invariants are
 database constraints too, so a bad row is refused whoever writes it. Each model
@@ -10,6 +11,7 @@ from orderstate.models.auth import AccountGrant, ApiToken
 from orderstate.models.common import AMOUNT, AVERAGE, DEFAULT_ACCOUNT, PRICE
 from orderstate.models.events import EventKind, EventSource, OrderEvent
 from orderstate.models.failed_orders import FailedOrder, FailedOrderStatus
+from orderstate.models.feed import FeedStatus
 from orderstate.models.ledger import Lot, LotMatch, LotSource, OutsideHolding, Position
 from orderstate.models.notifications import (
     NOTIFIABLE_KINDS,
@@ -46,6 +48,7 @@ __all__ = [
     "EventSource",
     "FailedOrder",
     "FailedOrderStatus",
+    "FeedStatus",
     "Fill",
     "FillSource",
     "InstanceLock",

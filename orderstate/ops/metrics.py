@@ -26,6 +26,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from orderstate.api.authentication import authenticate_key, key_from_header
 from orderstate.auth.rules import may_read_orders, visible_accounts, within
 from orderstate.checks import positions
+from orderstate.checks.feed_health import feed_health
 from orderstate.models import (
     Delivery,
     FailedOrder,
@@ -173,8 +174,45 @@ def outbox_families(now):
     )
 
 
+def feed_families(now):
+    """The order feed of each broker account, as its stream last wrote it (any process)."""
+    feeds = feed_health(now)
+
+    def samples(value_of):
+        return [((("broker", f.broker), ("account", f.account)), value_of(f)) for f in feeds]
+
+    yield Family(
+        "orderstate_feed_connected",
+        "gauge",
+        "1 while the order feed is live (its stream connected and recently heard from).",
+        samples(lambda feed: int(feed.live)),
+    )
+    yield Family(
+        "orderstate_feed_last_frame_age_seconds",
+        "gauge",
+        "Seconds since the order feed's last frame (NaN: none yet).",
+        samples(lambda feed: math.nan if feed.last_frame_age is None else feed.last_frame_age),
+    )
+    yield Family(
+        "orderstate_feed_reconnects_total",
+        "counter",
+        "Connections to the order feed after the first, over every stream that held it.",
+        samples(lambda feed: feed.reconnects),
+    )
+    yield Family(
+        "orderstate_feed_frames_total",
+        "counter",
+        "Order-feed frames by outcome (applied, unchanged, external, bad, ...).",
+        [
+            ((("broker", feed.broker), ("account", feed.account), ("outcome", outcome)), count)
+            for feed in feeds
+            for outcome, count in sorted(feed.frames.items())
+        ],
+    )
+
+
 # Each source yields the Families of one area; add an area's source here.
-SOURCES = [order_families, sync_families, position_families, outbox_families]
+SOURCES = [order_families, sync_families, position_families, outbox_families, feed_families]
 
 
 @functools.cache

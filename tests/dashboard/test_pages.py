@@ -294,7 +294,8 @@ def many_rows(manager, closed_trade):
 @pytest.mark.parametrize(
     ("url", "most"),
     [
-        ("/", 16),  # + the latest positions check
+        # The latest positions check, and each page's header reads the order feed's state.
+        ("/", 17),
         ("/orders/", 6),
         ("/orders/?tab=all&q=SYM1&sort=-qty", 6),
         ("/orders/N-1/", 8),
