@@ -7,20 +7,25 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_ENV := SECRET_KEY=test-only-secret DEBUG=false DATABASE_URL=
 
-.PHONY: run test lint format install install-dev bench clean
+.PHONY: run test test-client lint format install install-dev bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -c 'import sys; sys.exit("orderstate needs Python 3.11+") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/activate pyproject.toml
+# orderstate depends on the client's distribution (client/); installing orderstate
+# copies it into the venv, so it is then installed again as editable: a change
+# under client/ is live at once.
+$(VENV)/.installed: $(BIN)/activate pyproject.toml client/pyproject.toml
 	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --no-deps -e ./client
 	touch $@
 
 # The dev install includes the Kotak SDK so its adapter is tested through the real SDK.
-$(VENV)/.installed-dev: $(BIN)/activate pyproject.toml
+$(VENV)/.installed-dev: $(BIN)/activate pyproject.toml client/pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,kotak]'
+	$(PY) -m pip install --quiet --no-deps -e ./client
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -68,13 +73,25 @@ format: install-dev
 	$(BIN)/ruff format .
 
 # The suite runs on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
-test: lint
+test: lint test-client
 	$(TEST_ENV) $(BIN)/pytest
 	@if [ -n "$(TEST_DATABASE_URL)" ]; then \
 		echo "== again on PostgreSQL ($(TEST_DATABASE_URL))"; \
 		SECRET_KEY=test-only-secret DEBUG=false DATABASE_URL="$(TEST_DATABASE_URL)" \
 			$(BIN)/pytest -m "not browser"; \
 	fi
+
+# The client's distribution installed alone (httpx, no Django, no server) in a
+# throwaway venv, running its own tests (client/tests) against that install.
+test-client:
+	@venv=$$(mktemp -d) && trap 'rm -rf "$$venv"' EXIT && \
+	$(PYTHON) -m venv "$$venv" && \
+	"$$venv/bin/python" -m pip install --quiet --upgrade pip && \
+	"$$venv/bin/python" -m pip install --quiet './client[test]' && \
+	"$$venv/bin/python" -c 'import importlib.util as u, orderstate_client as c; \
+		assert u.find_spec("django") is None, "django is installed beside the client"; \
+		print("== client alone:", c.__file__)' && \
+	cd client && "$$venv/bin/pytest" -q
 
 # Benchmarks print figures next to baselines measured in the same run; no assertions.
 # One summary table at the end (tests/bench/run.py). BENCH_DATABASE_URL names the

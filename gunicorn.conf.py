@@ -18,7 +18,12 @@ def _int(name, default):
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # The usual 2 x cores + 1: requests mostly wait on the database.
 workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
-threads = _int("GUNICORN_THREADS", 2)
+# gthread workers. A long poll (GET /api/v1/events/?wait=, up to 30 s) holds a
+# thread while it waits, but no database connection; a worker lets at most
+# threads - 4 of them wait, so four threads always answer everything else, and
+# answers 503 too_many_waiters past that (docs/operations.md, "Long polls").
+threads = _int("GUNICORN_THREADS", 32)
+os.environ.setdefault("ORDERSTATE_EVENT_WAITERS", str(max(0, threads - 4)))
 # A request that takes longer than this is stuck: the worker is killed and replaced.
 timeout = _int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM or a reload (SIGHUP), workers finish their requests for this long.

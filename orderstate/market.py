@@ -1,7 +1,8 @@
 """Market time and the trading calendar: India Standard Time, whatever the server's own zone.
 
-Free of Django, so the bot's HTTP client writes times exactly as the server does.
-The server reads its calendar settings and passes them in (see
+IST and `legacy_time` are the client's (`orderstate_client.market`), so the bot
+writes times exactly as the server does; the calendar is the server's alone.
+Free of Django: the server reads its calendar settings and passes them in (see
 `orderstate.actions.failed_orders`).
 
 A trading day is a weekday that is not an NSE trading holiday, or a day named
@@ -12,15 +13,19 @@ holidays passed in (closures announced after the library's release).
 
 from datetime import datetime, time, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
 
-IST = ZoneInfo("Asia/Kolkata")
+from orderstate_client.market import IST, legacy_time
+
+__all__ = [
+    "IST",
+    "MARKET_OPEN",
+    "is_trading_day",
+    "legacy_time",
+    "next_market_open",
+    "nse_holidays",
+]
+
 MARKET_OPEN = time(9, 15)
-
-
-def legacy_time(moment):
-    """Naive ISO text in IST, as the old bot's JSON files stored times; None for None."""
-    return moment.astimezone(IST).replace(tzinfo=None).isoformat() if moment else None
 
 
 @cache
@@ -31,8 +36,8 @@ def nse_holidays(year):
     for years the library has no data for (before 2001, after 2100), so those
     years close on weekends only. Built once per year and process.
     """
-    # Imported here: the bot's client imports this module for IST alone and does
-    # not install the library.
+    # Imported here: the library takes about 150 ms to import, and most processes
+    # (the bot's requests, the sync) never consult the calendar.
     import holidays
 
     return frozenset(holidays.financial_holidays("XNSE", years=year))

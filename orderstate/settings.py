@@ -123,6 +123,19 @@ DATABASES = {
         env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}", CONN_MAX_AGE
     )
 }
+# The event feed's listener thread (orderstate/event_feed/listener.py) holds one
+# connection per process of its own while requests long-poll: outside the pool,
+# never lent to a request. In tests it is the default database.
+DATABASES["event_listener"] = {
+    **DATABASES["default"],
+    "CONN_MAX_AGE": None,
+    "OPTIONS": {
+        name: value
+        for name, value in DATABASES["default"].get("OPTIONS", {}).items()
+        if name != "pool"
+    },
+    "TEST": {"MIRROR": "default"},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -186,6 +199,8 @@ SPECTACULAR_SETTINGS |= {
     "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL}vendor/swagger-ui/favicon-32x32.png",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Orders and events both have a `source`, with different choices.
+    "ENUM_NAME_OVERRIDES": {"EventSourceEnum": "orderstate.models.events.EventSource"},
 }
 
 # Trading calendar (orderstate/market.py): weekdays that are not NSE holidays in the
@@ -200,6 +215,12 @@ if _OPEN_AND_CLOSED:
         "ORDERSTATE_EXTRA_HOLIDAYS and ORDERSTATE_EXTRA_TRADING_DAYS both name "
         f"{', '.join(sorted(map(str, _OPEN_AND_CLOSED)))}; a day is either closed or open"
     )
+
+# The event feed (docs/api.md, "Events"): long polls one process lets wait at once
+# (gunicorn.conf.py sets it from the thread count, keeping threads for other
+# requests), and how often the listener looks for new events on SQLite.
+ORDERSTATE_EVENT_WAITERS = env_int("ORDERSTATE_EVENT_WAITERS", 12, minimum=0)
+ORDERSTATE_EVENT_POLL_SECONDS = env_int("ORDERSTATE_EVENT_POLL_MS", 50, minimum=1) / 1000
 
 # Broker.
 ORDERSTATE_BROKER = env_str("ORDERSTATE_BROKER", "paper")

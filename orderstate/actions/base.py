@@ -165,11 +165,14 @@ def write_events(ctx, order, events):
     """Write (kind, from_status, to_status, data) events about `order` (or None) in one INSERT,
     with the outbox rows of the subscriptions that want them.
 
-    With a buffer in the context they wait for the buffer's own INSERT instead.
+    An event of no order is about `data["symbol"]` in the context's account. With a
+    buffer in the context they wait for the buffer's own INSERT instead.
     """
     rows = [
         OrderEvent(
             order=order,
+            account=order.account if order else ctx.account,
+            symbol=order.base_symbol if order else ((data or {}).get("symbol") or "")[:40],
             kind=kind,
             from_status=from_status,
             to_status=to_status,

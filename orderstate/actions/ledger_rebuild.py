@@ -41,12 +41,16 @@ def rebuild_ledger(ctx, account, symbol):
         differences = rebuild(account, symbol)
         if differences:
             write_event(
-                ctx,
+                ctx.in_account(account),
                 None,
                 EventKind.NOTE,
                 "",
                 "",
-                {"ledger_rebuilt": symbol, "changes": [list(map(str, d)) for d in differences]},
+                {
+                    "ledger_rebuilt": symbol,
+                    "symbol": symbol,
+                    "changes": [list(map(str, d)) for d in differences],
+                },
             )
     return differences
 

@@ -91,7 +91,8 @@ def update_trade_notes(ctx, trade_id, metadata, exit_reason):
         trade.exit_reason = exit_reason
         trade.updated_at = timezone.now()
         trade.save(update_fields=["metadata", "exit_reason", "updated_at"])
-        write_event(ctx, None, EventKind.NOTE, "", "", {"trade_id": trade.pk, **data})
+        note = {"trade_id": trade.pk, "symbol": trade.symbol, **data}
+        write_event(ctx.in_account(trade.account), None, EventKind.NOTE, "", "", note)
     return trade
 
 

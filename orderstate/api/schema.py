@@ -14,6 +14,8 @@ ERROR_MEANINGS = {
     409: "Conflict: duplicate_order, invalid_transition or ambiguous_order",
     412: "If-Match names a version that is not the current one (stale_version)",
     415: "The body is not application/json",
+    503: "Unavailable for now (database_unavailable, or too_many_waiters for a long poll); "
+    "retry after Retry-After seconds",
 }
 
 

@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from orderstate.api import sync_views, trade_views, views
+from orderstate.api import event_views, sync_views, trade_views, views
 from orderstate.api.exceptions import not_found
 
 # The trailing slash is optional, so `/orders` and `/orders/` both answer (no redirect
@@ -24,6 +24,7 @@ v1 = [
         r"^active-sell-orders/?$", views.ActiveSellOrdersView.as_view(), name="active-sell-orders"
     ),
     re_path(r"^sync/?$", sync_views.SyncView.as_view(), name="sync"),
+    re_path(r"^events/?$", event_views.EventFeedView.as_view(), name="events"),
 ]
 
 swagger_ui = SpectacularSwaggerSplitView.as_view(url_name="api-schema")

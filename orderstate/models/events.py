@@ -5,7 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
-from orderstate.models.common import ReadableJSONField
+from orderstate.models.common import DEFAULT_ACCOUNT, ReadableJSONField
 from orderstate.models.orders import Order
 
 
@@ -49,12 +49,36 @@ class EventKind(models.TextChoices):
     NOTIFICATION_TEST = "notification_test", "Test notification"
 
 
+class WritingTransaction(models.Expression):
+    """The id of the transaction that inserts a row, on PostgreSQL; 0 elsewhere.
+
+    The event feed's order (orderstate/event_feed/settled.py): ids are handed out
+    at INSERT but rows become visible at COMMIT, so a reader ordering by id alone
+    could pass over an event that commits after a later one.
+    """
+
+    output_field = models.BigIntegerField()
+    allowed_default = True
+
+    def as_sql(self, compiler, connection):
+        # SQLite has one writer at a time: ids are handed out in commit order.
+        return "0", []
+
+    def as_postgresql(self, compiler, connection):
+        return "(pg_current_xact_id()::text::bigint)", []
+
+
 class OrderEvent(models.Model):
     """Append-only audit log: who changed what, when, from where."""
 
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
     )
+    # The order's account and base symbol, or for events of no order (failed buys,
+    # trades, ledger rebuilds) the ones the event is about: the feed filters on them.
+    account = models.CharField(max_length=64, default=DEFAULT_ACCOUNT)
+    symbol = models.CharField(max_length=40, blank=True, help_text="Base symbol, e.g. RELIANCE")
+    writer_xid = models.BigIntegerField(db_default=WritingTransaction(), editable=False)
     at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     from_status = models.CharField(max_length=16, blank=True)
@@ -70,6 +94,7 @@ class OrderEvent(models.Model):
         indexes = [
             models.Index(fields=["order", "at"], name="event_order_at"),
             models.Index(fields=["at"], name="event_at"),
+            models.Index(fields=["writer_xid", "id"], name="event_feed_position"),
         ]
 
     def __str__(self):

@@ -15,6 +15,7 @@ import inspect
 import math
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
@@ -27,6 +28,7 @@ from orderstate.api.authentication import authenticate_key, key_from_header
 from orderstate.auth.rules import may_read_orders, visible_accounts, within
 from orderstate.checks import positions
 from orderstate.checks.feed_health import feed_health
+from orderstate.event_feed.listener import listener
 from orderstate.models import (
     Delivery,
     FailedOrder,
@@ -211,8 +213,30 @@ def feed_families(now):
     )
 
 
+def event_feed_families(now):
+    yield Family(
+        "orderstate_event_waiters",
+        "gauge",
+        "Long polls of the event feed waiting in this process now.",
+        [((), listener.waiters)],
+    )
+    yield Family(
+        "orderstate_event_waiters_limit",
+        "gauge",
+        "Long polls this process lets wait at once (ORDERSTATE_EVENT_WAITERS).",
+        [((), settings.ORDERSTATE_EVENT_WAITERS)],
+    )
+
+
 # Each source yields the Families of one area; add an area's source here.
-SOURCES = [order_families, sync_families, position_families, outbox_families, feed_families]
+SOURCES = [
+    order_families,
+    sync_families,
+    position_families,
+    outbox_families,
+    feed_families,
+    event_feed_families,
+]
 
 
 @functools.cache

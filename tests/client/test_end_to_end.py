@@ -1,9 +1,12 @@
 """OrderStateClient end to end: the real API, served by a live server, through a real token."""
 
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils.timezone import now as django_now
 
 from orderstate import errors
@@ -170,3 +173,37 @@ def test_end_to_end_accounts_follow_the_token_or_the_client_option(live_server, 
         assert chosen.get_active_order("TCS")["order_id"] == "S-SIDE"
         assert [o["order_id"] for o in chosen.get_pending_orders()] == ["S-SIDE"]
     assert Order.objects.get(broker_order_id="S-SIDE").account == "side"
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "event_listener"])
+def test_end_to_end_watch_events_sees_the_sell_fill_as_it_commits(live_client):
+    from orderstate.event_feed.listener import listener
+
+    manager = OrderStateManager()
+    manager.register_buy_order("RELIANCE-EQ", "B-1", "2400.00", 10)
+    manager.mark_order_executed("RELIANCE", "B-1", "2400.00")
+    start = live_client.latest_event_id()
+    live_client.register_sell_order("RELIANCE-EQ", "S-1", "2500.00", 10)
+
+    def sell_fills_once_the_bot_waits():
+        try:
+            while listener.waiters < 1:
+                time.sleep(0.005)
+            manager.record_fill("S-1", 10, "2500.00", fill_id="F-1")
+        finally:
+            connection.close()
+
+    filler = threading.Thread(target=sell_fills_once_the_bot_waits)
+    try:
+        events = live_client.watch_events(after=start, kinds=["registered", "fill"], wait=10)
+        registered = next(events)
+        filler.start()
+        filled = next(events)
+        filler.join()
+    finally:
+        listener.stop()
+
+    assert (registered.kind, registered.order) == ("registered", "S-1")
+    assert (filled.kind, filled.order, filled.to_status) == ("fill", "S-1", "EXECUTED")
+    assert filled.data["fill_id"] == "F-1"
+    assert filled.id > registered.id

@@ -1,7 +1,7 @@
 """The client's errors: the manager's own classes for the answers it has one for, and
 a few of the HTTP layer's (401, 403, 429, an unreachable server)."""
 
-from orderstate.errors import (
+from orderstate_client.errors import (
     ERRORS_BY_CODE,
     OrderNotFound,
     OrderStateError,

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from orderstate.errors import ValidationError
-from orderstate.validation import parse_price, parse_quantity, parse_symbol
+from orderstate_client.errors import ValidationError
+from orderstate_client.validation import parse_price, parse_quantity, parse_symbol
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ from urllib.parse import quote
 
 import httpx
 
-from orderstate import market
-from orderstate.client.errors import ServiceUnavailable, result
-from orderstate.client.remote import (
+from orderstate_client import events, market
+from orderstate_client.errors import InvalidTransition, OrderNotFound, ValidationError
+from orderstate_client.http_errors import ServiceUnavailable, result
+from orderstate_client.remote import (
     ACTIVE_STATUSES,
     RemoteOrder,
     failed_order_shape,
@@ -18,8 +19,7 @@ from orderstate.client.remote import (
     trade_shape,
     when,
 )
-from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
-from orderstate.validation import (
+from orderstate_client.validation import (
     default_order_type,
     parse_metadata,
     parse_moment,
@@ -32,6 +32,8 @@ from orderstate.validation import (
 API_PREFIX = "/api/v1/"
 CLOSING_STATUSES = ("CANCELLED", "REJECTED")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# How long one long poll of the event feed waits on the server (its limit is 30 s).
+EVENT_WAIT_SECONDS = 25
 
 
 UNFINISHED = ("requested", "running")  # a sync run's outcomes before it ends
@@ -301,6 +303,35 @@ class OrderStateClient:
         entry = self.get_active_order(symbol)
         return entry["order_id"] if entry else None
 
+    # Events ------------------------------------------------------------------------
+
+    def latest_event_id(self):
+        """The newest event's id (0 while there is none): watch from it to see only what
+        happens after this call."""
+        return self._call("GET", "events/", params={"after": events.LATEST})["next_after"]
+
+    def watch_events(self, after=None, kinds=None, *, wait=EVENT_WAIT_SECONDS):
+        """Yield the server's events (`RemoteEvent`) after event id `after`, oldest first,
+        forever: each request waits up to `wait` seconds for the next event.
+
+        `after=None` starts at the newest event when the first request is served;
+        to miss nothing from a moment on, take `latest_event_id()` at that moment and
+        pass it. `kinds` (e.g. ["fill", "executed"]) keeps only those kinds. A network
+        failure or 5xx is retried with backoff from the last page received, so no
+        event is skipped or yielded twice; 401, 403 and a bad argument raise. Keep the
+        last event's id to resume from it after the bot restarts.
+        """
+        cursor, kind = events.event_id(after), events.kinds_param(kinds)
+
+        def read_page(after):
+            params = {"after": after, "wait": wait, **({"kind": kind} if kind else {})}
+            return self._call("GET", "events/", params=params, extra_wait=wait)
+
+        def pause(failures):
+            self._sleep(self._delay(failures))
+
+        return events.watch(read_page, pause, cursor)
+
     # Transport ---------------------------------------------------------------------
 
     def _order_action(self, order_id, action, body, *, idempotent):
@@ -318,8 +349,15 @@ class OrderStateClient:
                 return results
             data = self._call("GET", data["next"])
 
-    def _call(self, method, path, *, body=None, params=None, idempotent=None):
-        """One API call with retries; the decoded JSON body, or the mapped error."""
+    def _call(self, method, path, *, body=None, params=None, idempotent=None, extra_wait=0):
+        """One API call with retries; the decoded JSON body, or the mapped error.
+
+        `extra_wait` is how long the server may hold the request before answering (a
+        long poll), added to the read timeout.
+        """
+        timeout = self._http.timeout
+        if extra_wait and timeout.read is not None:
+            timeout = httpx.Timeout(timeout.connect, read=timeout.read + extra_wait)
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "PUT", "PATCH", "DELETE")
         if self.account is not None and "?" not in path:
@@ -328,7 +366,9 @@ class OrderStateClient:
         while True:
             retry_after = None
             try:
-                response = self._http.request(method, path, json=body, params=params)
+                response = self._http.request(
+                    method, path, json=body, params=params, timeout=timeout
+                )
             except httpx.TransportError as exc:
                 # A request that never connected cannot have changed anything.
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from orderstate import market
-from orderstate.errors import ValidationError
+from orderstate_client import market
+from orderstate_client.errors import ValidationError
 
 ACTIVE_STATUSES = ("PARTIALLY_FILLED", "OPEN", "PENDING")
 
@@ -74,7 +74,7 @@ class RemoteOrder:
 
 
 def legacy_time(text):
-    """An API time as the old files stored times (see `orderstate.market.legacy_time`)."""
+    """An API time as the old files stored times (see `market.legacy_time`)."""
     return market.legacy_time(when(text))
 
 
