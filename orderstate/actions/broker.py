@@ -22,11 +22,11 @@ from orderstate.actions.base import (
     write_event,
 )
 from orderstate.actions.broker_rule import BrokerReport, broker_target
-from orderstate.actions.fills import apply_fills
+from orderstate.actions.fills import apply_fills, rest_parts
 from orderstate.actions.orders import close, insert_order, order_fields, set_price
 from orderstate.errors import DuplicateOrder, OrderNotFound, ValidationError
 from orderstate.models import EventKind, LotSource, Order, OrderEvent, OrderType, Product, Side
-from orderstate.money import AVERAGE_PLACES, on_tick
+from orderstate.money import on_tick
 from orderstate.states import ACTIVE, Status
 
 MANUAL_TRADES = ("manual_sell", "manual_buy")
@@ -157,14 +157,11 @@ def _apply_pieces(ctx, order, report, target, next_status, pieces, positions, ma
     parts, fills = [], []
     for piece in pieces:
         if piece.fill is None:  # the rest, always the last piece
-            price = _rest_price(order, target.filled, report, parts, piece.quantity)
-            source = LotSource.FILL
-        else:
-            price, source = piece.fill.price, LotSource.TRADE_BOOK
-            fills.append(
-                {"fill_id": piece.fill.fill_id, "qty": piece.quantity, "price": str(price)}
-            )
-        parts.append(ledger.Part(piece.quantity, price, piece.at, source))
+            parts += _rest_parts(order, target.filled, report, parts, piece)
+            continue
+        price = piece.fill.price
+        fills.append({"fill_id": piece.fill.fill_id, "qty": piece.quantity, "price": str(price)})
+        parts.append(ledger.Part(piece.quantity, price, piece.at, LotSource.TRADE_BOOK))
     exact = sum(part.quantity for part in parts if part.source == LotSource.TRADE_BOOK)
     data = {"filled_quantity": target.filled, "broker_status": report.broker_status}
     if fills:
@@ -197,19 +194,16 @@ def _positive(price):
     return price is not None and price > 0
 
 
-def _rest_price(order, filled, report, parts, quantity):
-    """Price of the `quantity` no fill shows yet: what makes the broker's cumulative average
-    over `filled`, after what the order counted before and the fills of `parts`."""
+def _rest_parts(order, filled, report, parts, piece):
+    """The `piece` no fill shows yet: at what makes the broker's cumulative average over
+    `filled`, after what the order counted before and the fills of `parts`."""
     if _positive(report.average_price):
         average = Decimal(str(report.average_price))
-        value = average * filled - (order.average_price or 0) * order.filled_quantity
-        value -= sum(part.price * part.quantity for part in parts)
-        price = (value / quantity).quantize(AVERAGE_PLACES)
-        return price if price > 0 else average
+        return rest_parts(order, filled, average, piece.quantity, earlier=parts, at=piece.at)
     fallback = report.price or order.price or order.average_price
     if not fallback:
         raise ValidationError(f"broker gives no price for the fill of {order.broker_order_id}")
-    return fallback
+    return [ledger.Part(piece.quantity, fallback, piece.at)]
 
 
 # Orders placed outside the bot -------------------------------------------------------

@@ -69,11 +69,10 @@ def mark_executed(ctx, symbol, order_id, execution_price, execution_qty=None):
                 f"{order.average_price}, not {price}"
             )
         check_transition(order, Status.EXECUTED)
-        apply_fill(
+        apply_fills(
             ctx,
             order,
-            order.remaining_quantity,
-            remainder_price(order, order.quantity, price),
+            rest_parts(order, order.quantity, price, order.remaining_quantity),
             kind=EventKind.EXECUTED,
             average=price,
             data={"execution_price": str(price), "execution_qty": qty},
@@ -199,11 +198,10 @@ def apply_fills(
     )
 
 
-def remainder_price(order, filled, average):
-    """Price of the fills after `order.filled_quantity` that make `average` over `filled`."""
-    new = filled - order.filled_quantity
-    if new <= 0 or not order.filled_quantity:
-        return average
+def rest_parts(order, filled, average, quantity, *, earlier=(), at=None):
+    """The `quantity` shares after what `order` counted, and the `earlier` parts, that make
+    `average` over `filled` (as `ledger.parts_worth`; at `average` when nothing else can)."""
+    at = at or timezone.now()
     value = average * filled - (order.average_price or 0) * order.filled_quantity
-    price = (value / new).quantize(AVERAGE_PLACES)
-    return price if price > 0 else average
+    value -= sum(part.price * part.quantity for part in earlier)
+    return ledger.parts_worth(quantity, value, at) or [ledger.Part(quantity, average, at)]

@@ -28,6 +28,7 @@ from django.db.models import Q
 
 from orderstate.actions.book import Book, PositionChange, remember
 from orderstate.models import Lot, LotMatch, LotSource, Position
+from orderstate.money import AVERAGE_PLACES
 
 __all__ = [
     "Part",
@@ -98,6 +99,21 @@ class Part:
     price: Decimal
     at: datetime
     source: str = LotSource.FILL
+
+
+def parts_worth(quantity, value, at, source=LotSource.FILL):
+    """`quantity` shares costing `value` in all, as parts whose lots add up to it exactly.
+
+    A price has four places, so 3 shares worth 10348 are 2 @ 3449.3333 and
+    1 @ 3449.3334, where one rounded price would lose a ten-thousandth of a rupee
+    per inferred fill. None when the value gives no positive price.
+    """
+    units = int((value / AVERAGE_PLACES).to_integral_value())
+    low, extra = divmod(units, quantity)
+    if low <= 0:
+        return None
+    counts = ((quantity - extra, low), (extra, low + 1))
+    return [Part(count, unit * AVERAGE_PLACES, at, source) for count, unit in counts if count]
 
 
 def post_fills(order, parts, *, manual=False, positions=None):

@@ -17,7 +17,7 @@ from django.db.models import Min, Q
 
 from orderstate.actions.base import write_event
 from orderstate.actions.book import Book
-from orderstate.actions.ledger import lock_position
+from orderstate.actions.ledger import Part, lock_position, parts_worth
 from orderstate.models import (
     EventKind,
     FillSource,
@@ -29,7 +29,6 @@ from orderstate.models import (
     Source,
     Trade,
 )
-from orderstate.money import AVERAGE_PLACES
 
 FILL_KINDS = (EventKind.FILL, EventKind.EXECUTED, EventKind.LATE_FILL)
 COMPARED = ("quantity", "closed_quantity", "entry_price", "exit_price", "realised_pnl", "status")
@@ -114,16 +113,20 @@ def _order_lots(order):
             left -= taken
     if left > 0:
         at = order.first_fill or order.closed_at or order.updated_at
-        lots.append(_lot(order, order.side, left, _rest_price(order, lots, left), at))
+        lots.extend(
+            _lot(order, order.side, part.quantity, part.price, at)
+            for part in _rest_parts(order, lots, left, at)
+        )
     return lots
 
 
-def _rest_price(order, lots, rest):
-    """The price of the filled part no Fill row holds, from the order's average."""
+def _rest_parts(order, lots, rest, at):
+    """The filled part no Fill row holds, priced from the order's average as the live
+    actions price it (`ledger.parts_worth`)."""
     total = (order.average_price or Decimal(0)) * order.filled_quantity
     recorded = sum(lot.price * lot.quantity for lot in lots)
-    price = ((total - recorded) / rest).quantize(AVERAGE_PLACES)
-    return price if price > 0 else order.average_price or order.price
+    fallback = [Part(rest, order.average_price or order.price, at)]
+    return parts_worth(rest, total - recorded, at) or fallback
 
 
 def _history_lots(trade):

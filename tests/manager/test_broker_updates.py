@@ -6,7 +6,7 @@ import pytest
 
 from orderstate.errors import InvalidTransition, OrderNotFound, ValidationError
 from orderstate.manager import OrderStateManager
-from orderstate.models import EventKind, Order, Trade
+from orderstate.models import EventKind, Lot, Order, Trade
 from orderstate.states import Status
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +46,26 @@ def test_broker_partial_fill_uses_the_cumulative_average(sync, sell_order):
     assert (order.status, order.filled_quantity) == (Status.PARTIALLY_FILLED, 6)
     assert order.average_price == Decimal("2501.0000")
     assert Trade.objects.get().realised_pnl == Decimal("606.00")
+
+
+def test_a_fill_inferred_from_the_average_keeps_the_orders_value_to_the_ten_thousandth(
+    sync, manager
+):
+    """2 @ 3449.00 counted, then 5 @ 3449.20 in all: the 3 more cost 10348.00, which no one
+    four-place price gives, so they are 2 @ 3449.3333 and 1 @ 3449.3334."""
+    manager.register_buy_order("TCS-EQ", "B-1", "3449.00", 5)
+    sync.apply_broker_update(
+        "B-1", status=Status.OPEN, filled_quantity=2, average_price=Decimal(3449)
+    )
+
+    order, _ = sync.apply_broker_update(
+        "B-1", status=Status.EXECUTED, filled_quantity=5, average_price=Decimal("3449.20")
+    )
+
+    lots = sorted((lot.quantity, lot.price) for lot in Lot.objects.filter(order=order))
+    assert lots == [(1, Decimal("3449.3334")), (2, Decimal("3449.0000")), (2, Decimal("3449.3333"))]
+    assert sum(qty * price for qty, price in lots) == Decimal("17246.0000")
+    assert Trade.objects.get(entry_order=order).entry_price == Decimal("3449.2000")
 
 
 def test_filled_quantity_never_goes_down(sync, sell_order):

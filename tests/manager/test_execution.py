@@ -125,3 +125,23 @@ def test_a_crash_while_updating_the_trade_leaves_nothing_half_written(
     assert (order.status, order.filled_quantity, order.version) == (Status.PENDING, 0, 1)
     assert Trade.objects.get().status == "OPEN"
     assert OrderEvent.objects.count() == events
+
+
+@pytest.mark.parametrize(
+    ("quantity", "value", "parts"),
+    [
+        (3, "10348", [(2, "3449.3333"), (1, "3449.3334")]),
+        (4, "10000", [(4, "2500.0000")]),
+    ],
+)
+def test_parts_worth_add_up_to_the_value_exactly(quantity, value, parts):
+    got = ledger.parts_worth(quantity, Decimal(value), at=None)
+
+    assert [(part.quantity, part.price) for part in got] == [
+        (qty, Decimal(price)) for qty, price in parts
+    ]
+    assert sum(part.quantity * part.price for part in got) == Decimal(value)
+
+
+def test_parts_worth_gives_no_price_below_a_ten_thousandth():
+    assert ledger.parts_worth(3, Decimal("0.0002"), at=None) is None
