@@ -204,7 +204,7 @@ def build_target(message):
     """What to send for an outbox message: a signed webhook body, or a Telegram text."""
     subscription, event = message.subscription, message.event
     if subscription.channel == Channel.WEBHOOK:
-        body = encode(event_document(event, message.account))
+        body = encode(event_document(event))
         return senders.Webhook(subscription.url, subscription.secret, event.pk, body)
     return senders.TelegramMessage(
         settings.TELEGRAM_API_BASE,

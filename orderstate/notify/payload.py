@@ -10,27 +10,27 @@ import hmac
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
 
 EVENT_ID_HEADER = "X-Orderstate-Event-Id"
 SIGNATURE_HEADER = "X-Orderstate-Signature"
 
 
-def event_document(event, account):
-    """The event as a dict; `account` is the outbox row's (the order's, or the writer's)."""
+def event_document(event):
+    """The event as a dict, the fields of the feed's `EventSerializer`."""
     order = event.order
-    data = event.data or {}
     return {
         "id": event.pk,
-        "at": event.at.isoformat(),
+        "at": timezone.localtime(event.at).isoformat(),
         "kind": event.kind,
-        "account": account,
+        "account": event.account,
         "order": order.broker_order_id if order is not None else None,
-        "symbol": order.base_symbol if order is not None else data.get("symbol"),
+        "symbol": event.symbol,
         "from_status": event.from_status,
         "to_status": event.to_status,
         "source": event.source,
         "actor": event.actor.get_username() if event.actor is not None else None,
-        "data": data,
+        "data": event.data or {},
     }
 
 

@@ -47,7 +47,7 @@ def test_an_event_is_posted_as_signed_json_with_its_id(manager):
     assert not receiver_signature_check("another-secret-entirely", sell.body, signed)
     assert document == {
         "id": event.pk,
-        "at": event.at.isoformat(),
+        "at": timezone.localtime(event.at).isoformat(),
         "kind": "executed",
         "account": "default",
         "order": order.broker_order_id,
@@ -61,6 +61,19 @@ def test_an_event_is_posted_as_signed_json_with_its_id(manager):
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {Delivery.DELIVERED}
     subscription.refresh_from_db()
     assert subscription.last_delivered_at is not None and subscription.consecutive_failures == 0
+
+
+# The feed reads only what committed.
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_receives_what_the_event_feed_answers_for_the_event(manager, staff_client):
+    with Receiver() as receiver:
+        webhook(receiver.url, kinds=["executed"])
+        executed_sell(manager)
+        deliver()
+
+    posted = sorted((request.json() for request in receiver.requests), key=lambda doc: doc["id"])
+    feed = staff_client.get("/api/v1/events/", {"kind": "executed"}).json()["results"]
+    assert posted == feed
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
