@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from orderstate.api.fields import AsciiNumberMixin, printable
+from orderstate.event_feed.settled import EVENT_FIELDS
 from orderstate.models import EventKind, OrderEvent
 
 LATEST = "latest"
@@ -70,19 +71,7 @@ class EventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OrderEvent
-        fields = [
-            "id",
-            "at",
-            "kind",
-            "account",
-            "order",
-            "symbol",
-            "from_status",
-            "to_status",
-            "source",
-            "actor",
-            "data",
-        ]
+        fields = EVENT_FIELDS
         read_only_fields = fields
 
 

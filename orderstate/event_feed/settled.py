@@ -38,8 +38,9 @@ class Position(NamedTuple):
 
 
 START = Position(-1, 0)
-# What a reader is given of an event (with its order's id and its actor's name).
-FEED_FIELDS = (
+# What a reader is given of an event (with its order's id and its actor's name), and
+# what the feed reads to settle it.
+EVENT_FIELDS = (
     "id",
     "at",
     "kind",
@@ -51,8 +52,8 @@ FEED_FIELDS = (
     "source",
     "actor",
     "data",
-    "writer_xid",
 )
+FEED_FIELDS = (*EVENT_FIELDS, "writer_xid")
 
 # The oldest transaction of this database still running (else one past the newest
 # finished), as of this statement's snapshot: events written below it are settled.
