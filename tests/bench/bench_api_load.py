@@ -25,14 +25,14 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.results import record, scratch_database_name  # noqa: E402
+from tests.bench.engines import scratch_postgres  # noqa: E402
+from tests.bench.results import record  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "8"))
@@ -44,22 +44,6 @@ FILLS = (3, 3)  # two partial fills, then execute completes the remaining 4
 
 
 # -- the scratch database ------------------------------------------------------
-
-
-@contextmanager
-def scratch_database(name, admin_url=ADMIN_URL):
-    """Yield the URL of a new, empty database `name` on admin_url's server; drop it after."""
-    import psycopg
-
-    parts = urlsplit(admin_url)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def app_env(database_url, **extra):
@@ -414,7 +398,7 @@ def main():
         f"load average {os.getloadavg()[0]:.1f}"
     )
     with (
-        scratch_database(scratch_database_name("api_load")) as url,
+        scratch_postgres(ADMIN_URL, "api_load") as url,
         tempfile.TemporaryDirectory() as scratch,
     ):
         env = app_env(url)

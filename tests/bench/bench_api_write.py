@@ -17,17 +17,16 @@ takes (orderstate/manager.py), and the view's own read of the order before it.
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.results import record, scratch_database_name  # noqa: E402
+from tests.bench.engines import child_result, scratch_postgres  # noqa: E402
+from tests.bench.results import record  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "600"))  # of each variant, per figure
 WARM_UP = 30
@@ -270,41 +269,14 @@ def profile(kind, database_url, target="ours"):
 # The parent: engines, the table ---------------------------------------------------
 
 
-def postgres_database(server_url, name):
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-
-
-def admin_sql(server_url, statement):
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def child(database_url):
-    result = subprocess.run(
-        [sys.executable, __file__, "--engine", database_url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        sys.exit(f"benchmark on {database_url.split(':')[0]} failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main():
     engines = []
     with tempfile.TemporaryDirectory(prefix="bench_api_write_") as directory:
-        engines.append(child(f"sqlite:///{directory}/bench.sqlite3"))
+        engines.append(child_result(__file__, f"sqlite:///{directory}/bench.sqlite3"))
     server = os.environ.get("BENCH_DATABASE_URL")
     if server:
-        name = scratch_database_name(f"api_write_{os.getpid()}")
-        admin_sql(server, f'CREATE DATABASE "{name}"')
-        try:
-            engines.append(child(postgres_database(server, name)))
-        finally:
-            admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with scratch_postgres(server, f"api_write_{os.getpid()}") as url:
+            engines.append(child_result(__file__, url))
     print_table(engines)
 
 

@@ -37,14 +37,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.bench.bench_api_load import (  # noqa: E402
+    ADMIN_URL,
     app_env,
     database_cpu_seconds,
     gunicorn,
     percentile,
     prepare,
-    scratch_database,
 )
-from tests.bench.results import record, scratch_database_name  # noqa: E402
+from tests.bench.engines import scratch_postgres  # noqa: E402
+from tests.bench.results import record  # noqa: E402
 
 BOTS = int(os.environ.get("BENCH_EVENT_BOTS", "50"))
 FILLS = int(os.environ.get("BENCH_EVENT_FILLS", "30"))
@@ -371,7 +372,7 @@ def main():
         f"== bench_events: {BOTS} bots, {FILLS} fills {GAP} s apart, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    with scratch_database(scratch_database_name("events")) as url:
+    with scratch_postgres(ADMIN_URL, "events") as url:
         latency("PG", app_env(url, DATABASE_POOL_SIZE=POOL_SIZE), url)
         waiters(url)
         notify_cost(url)

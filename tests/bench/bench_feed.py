@@ -39,8 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.bench_sync import scratch_postgres  # noqa: E402
-from tests.bench.results import record, scratch_database_name  # noqa: E402
+from tests.bench.engines import run_child, scratch_postgres  # noqa: E402
+from tests.bench.results import record  # noqa: E402
 
 ORDERS = int(os.environ.get("BENCH_FEED_ORDERS", "200"))
 RATES = ((50, 10.0), (500, 4.0))  # frames/s, seconds sent
@@ -56,18 +56,19 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         child(f"sqlite:///{Path(scratch) / 'bench_feed.sqlite3'}", "SQLite")
     if os.environ.get("BENCH_DATABASE_URL"):
-        with scratch_feed_database(os.environ["BENCH_DATABASE_URL"]) as url:
+        with scratch_postgres(os.environ["BENCH_DATABASE_URL"], "feed") as url:
             child(url, "PostgreSQL")
 
 
 def child(database_url, label):
-    env = {**os.environ, "BENCH_CHILD": "1", "DATABASE_URL": database_url, "BENCH_LABEL": label}
-    env.setdefault("SECRET_KEY", "bench-only-secret")
-    env.setdefault("DEBUG", "false")
-    env.setdefault("ALLOWED_HOSTS", "testserver")
-    env.setdefault("API_THROTTLE_TOKEN_RATE", "100000/s")
-    env.setdefault("NEO_LOG_FILE_ENABLED", "false")
-    subprocess.run([sys.executable, __file__], env=env, cwd=ROOT, check=True)
+    run_child(
+        __file__,
+        database_url,
+        label,
+        ALLOWED_HOSTS="testserver",
+        API_THROTTLE_TOKEN_RATE="100000/s",
+        NEO_LOG_FILE_ENABLED="false",
+    )
 
 
 def run_here():
@@ -525,12 +526,6 @@ class StreamProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.communicate()
-
-
-class scratch_feed_database(scratch_postgres):
-    def __init__(self, url):
-        super().__init__(url)
-        self.name = scratch_database_name("feed")
 
 
 if __name__ == "__main__":

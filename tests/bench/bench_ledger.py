@@ -43,19 +43,18 @@ PostgreSQL's JIT off).
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.results import record, scratch_database_name  # noqa: E402
+from tests.bench.engines import child_result, scratch_postgres  # noqa: E402
+from tests.bench.results import record  # noqa: E402
 
 FILLS = int(os.environ.get("BENCH_LEDGER_FILLS", "200"))  # timed fills of each variant
 WARM_UP = 10
@@ -512,29 +511,6 @@ def late_curve(sizes, database_url):
 # The parent: engines, the table ---------------------------------------------------
 
 
-def postgres_database(server_url, name):
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-
-
-def admin_sql(server_url, statement):
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def child(database_url):
-    result = subprocess.run(
-        [sys.executable, __file__, "--engine", database_url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        sys.exit(f"benchmark on {database_url.split(':')[0]} failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main():
     with tempfile.TemporaryDirectory(prefix="bench_ledger_") as directory:
         url = sys.argv[-1] if "://" in sys.argv[-1] else f"sqlite:///{directory}/one.sqlite3"
@@ -545,15 +521,11 @@ def main():
             sizes = sys.argv[sys.argv.index("--late") + 1]
             late_curve([int(size) for size in sizes.split(",")], url)
             return
-        engines = [child(f"sqlite:///{directory}/bench.sqlite3")]
+        engines = [child_result(__file__, f"sqlite:///{directory}/bench.sqlite3")]
     server = os.environ.get("BENCH_DATABASE_URL")
     if server:
-        name = scratch_database_name(f"ledger_{os.getpid()}")
-        admin_sql(server, f'CREATE DATABASE "{name}"')
-        try:
-            engines.append(child(postgres_database(server, name)))
-        finally:
-            admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with scratch_postgres(server, f"ledger_{os.getpid()}") as url:
+            engines.append(child_result(__file__, url))
     print_table(engines)
 
 

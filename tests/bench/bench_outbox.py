@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.bench_sync import scratch_postgres  # noqa: E402
+from tests.bench.engines import run_child, scratch_postgres  # noqa: E402
 from tests.bench.results import record  # noqa: E402
 
 LOADTEST_ORDERS, LOADTEST_SECONDS, EVENTS_PER_ORDER = 1498, 60.8, 3
@@ -50,17 +50,10 @@ def main():
         run_here()
         return
     with tempfile.TemporaryDirectory() as scratch:
-        child(f"sqlite:///{Path(scratch) / 'bench_outbox.sqlite3'}", "SQLite")
+        run_child(__file__, f"sqlite:///{Path(scratch) / 'bench_outbox.sqlite3'}", "SQLite")
     if os.environ.get("BENCH_DATABASE_URL"):
         with scratch_postgres(os.environ["BENCH_DATABASE_URL"], "outbox") as url:
-            child(url, "PostgreSQL")
-
-
-def child(database_url, label):
-    env = {**os.environ, "BENCH_CHILD": "1", "DATABASE_URL": database_url, "BENCH_LABEL": label}
-    env.setdefault("SECRET_KEY", "bench-only-secret")
-    env.setdefault("DEBUG", "false")
-    subprocess.run([sys.executable, __file__], env=env, cwd=ROOT, check=True)
+            run_child(__file__, url, "PostgreSQL")
 
 
 class ReceiverProcess:

@@ -21,17 +21,16 @@ Each engine runs in its own child process, since settings are read at import.
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.results import record, scratch_database_name  # noqa: E402
+from tests.bench.engines import child_result, scratch_postgres  # noqa: E402
+from tests.bench.results import record  # noqa: E402
 
 SIZES = (0, 5_000, 50_000)
 # Each figure: this many registrations, or fewer once TIME_BUDGET seconds have passed.
@@ -255,44 +254,16 @@ def profile_manager(database_url):
 # The parent: engines, the old store, the table ----------------------------------------
 
 
-def postgres_database(server_url, name):
-    parts = urlsplit(server_url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def admin_sql(server_url, statement):
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def child(database_url):
-    result = subprocess.run(
-        [sys.executable, __file__, "--engine", database_url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        sys.exit(f"benchmark on {database_url.split(':')[0]} failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main():
     with tempfile.TemporaryDirectory(prefix="bench_registration_") as directory:
         if "--profile" in sys.argv:
             profile_manager(f"sqlite:///{directory}/profile.sqlite3")
             return
-        engines = [child(f"sqlite:///{directory}/bench.sqlite3")]
+        engines = [child_result(__file__, f"sqlite:///{directory}/bench.sqlite3")]
         server = os.environ.get("BENCH_DATABASE_URL")
         if server:
-            name = scratch_database_name(f"registration_{os.getpid()}")
-            admin_sql(server, f'CREATE DATABASE "{name}"')
-            try:
-                engines.append(child(postgres_database(server, name)))
-            finally:
-                admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            with scratch_postgres(server, f"registration_{os.getpid()}") as url:
+                engines.append(child_result(__file__, url))
     print_table(engines)
 
 

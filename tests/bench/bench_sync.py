@@ -14,17 +14,16 @@ lock, save and one event in a transaction):
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.results import record, scratch_database_name  # noqa: E402
+from tests.bench.engines import run_child, scratch_postgres  # noqa: E402
+from tests.bench.results import record  # noqa: E402
 
 ORDERS = int(os.environ.get("BENCH_SYNC_ORDERS", "10000"))
 QUERY_SAMPLE = 200
@@ -35,41 +34,10 @@ def main():
         run_here()
         return
     with tempfile.TemporaryDirectory() as scratch:
-        child(f"sqlite:///{Path(scratch) / 'bench_sync.sqlite3'}", "SQLite")
+        run_child(__file__, f"sqlite:///{Path(scratch) / 'bench_sync.sqlite3'}", "SQLite")
     if os.environ.get("BENCH_DATABASE_URL"):
         with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
-            child(url, "PostgreSQL")
-
-
-def child(database_url, label):
-    env = {**os.environ, "BENCH_CHILD": "1", "DATABASE_URL": database_url, "BENCH_LABEL": label}
-    env.setdefault("SECRET_KEY", "bench-only-secret")
-    env.setdefault("DEBUG", "false")
-    subprocess.run([sys.executable, __file__], env=env, cwd=ROOT, check=True)
-
-
-class scratch_postgres:
-    """A database created for the benchmark beside BENCH_DATABASE_URL's, dropped afterwards."""
-
-    def __init__(self, url, area="sync"):
-        self.parts = urlsplit(url)
-        self.name = scratch_database_name(area)
-
-    def _admin(self):
-        import psycopg
-
-        admin = urlunsplit(self.parts._replace(path="/postgres"))
-        return psycopg.connect(admin, autocommit=True)
-
-    def __enter__(self):
-        with self._admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
-            admin.execute(f'CREATE DATABASE "{self.name}"')
-        return urlunsplit(self.parts._replace(path=f"/{self.name}"))
-
-    def __exit__(self, *exc):
-        with self._admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            run_child(__file__, url, "PostgreSQL")
 
 
 def run_here():

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench import bench_sync  # noqa: E402
-from tests.bench.results import record, scratch_database_name  # noqa: E402
+from tests.bench.engines import run_child, scratch_postgres  # noqa: E402
+from tests.bench.results import record  # noqa: E402
 
 ORDERS = int(os.environ.get("BENCH_SYNC_ORDERS", "10000"))
 # The trade book a sync late replays the ledger once per order: fewer orders keep it short.
@@ -39,21 +39,10 @@ def main():
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
-        child(f"sqlite:///{Path(scratch) / 'bench_fills.sqlite3'}", "SQLite")
+        run_child(__file__, f"sqlite:///{Path(scratch) / 'bench_fills.sqlite3'}", "SQLite")
     if os.environ.get("BENCH_DATABASE_URL"):
-        scratch = bench_sync.scratch_postgres(os.environ["BENCH_DATABASE_URL"])
-        scratch.name = scratch_database_name("sync_fills")
-        with scratch as url:
-            child(url, "PostgreSQL")
-
-
-def child(database_url, label):
-    import subprocess
-
-    env = {**os.environ, "BENCH_CHILD": "1", "DATABASE_URL": database_url, "BENCH_LABEL": label}
-    env.setdefault("SECRET_KEY", "bench-only-secret")
-    env.setdefault("DEBUG", "false")
-    subprocess.run([sys.executable, __file__], env=env, cwd=ROOT, check=True)
+        with scratch_postgres(os.environ["BENCH_DATABASE_URL"], "sync_fills") as url:
+            run_child(__file__, url, "PostgreSQL")
 
 
 class Session:

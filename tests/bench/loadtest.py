@@ -29,16 +29,16 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.bench.bench_api_load import (  # noqa: E402
+    ADMIN_URL,
     app_env,
     gunicorn,
     manage,
     prepare,
     report,
     run_bots,
-    scratch_database,
     status_counts,
 )
-from tests.bench.results import scratch_database_name  # noqa: E402
+from tests.bench.engines import scratch_postgres  # noqa: E402
 
 SECONDS = float(os.environ.get("LOADTEST_SECONDS", "60"))
 DASHBOARD_USER = ("loadtest-viewer", "load-test-only-password-7q")
@@ -126,7 +126,7 @@ def main():
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     with (
-        scratch_database(scratch_database_name("loadtest")) as url,
+        scratch_postgres(ADMIN_URL, "loadtest") as url,
         tempfile.TemporaryDirectory() as scratch,
     ):
         env = app_env(url)
