@@ -5,6 +5,7 @@ an event settles (the listener wakes it) or the wait is over. A token scoped to
 an account sees that account's events only.
 """
 
+import logging
 import time
 
 from django.db import connection
@@ -25,6 +26,8 @@ from orderstate.api.permissions import CanReadOrders
 from orderstate.api.schema import errors
 from orderstate.event_feed import settled
 from orderstate.event_feed.listener import TooManyWaiters, listener
+
+log = logging.getLogger(__name__)
 
 
 class WaitersFull(APIException):
@@ -67,6 +70,14 @@ class EventFeedView(ApiMixin, APIView):
         )
         results = EventSerializer(page.events, many=True).data
         return Response({"results": results, "next_after": page.next.id})
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if isinstance(exc, WaitersFull):
+            # The limit doing its job, not a fault: one warning, not django.request's error.
+            log.warning("event feed: long poll turned away, this process's waiters are full")
+            response._has_been_logged = True
+        return response
 
     def _account(self, requested):
         scoped = getattr(self.request.auth, "account", None)

@@ -5,6 +5,7 @@ so the module runs with transactional databases. The races between writers are
 in tests/concurrency/test_event_feed.py (PostgreSQL).
 """
 
+import logging
 import threading
 import time
 
@@ -269,19 +270,24 @@ def test_several_waiting_requests_all_get_the_event(trader, trader_api, sell_ord
     assert {tuple(ids(bot.value)) for bot in bots} == {tuple(all_ids()[-2:])}
 
 
-def test_a_process_lets_only_so_many_requests_wait(trader_api, sell_order, settings):
+def test_a_process_lets_only_so_many_requests_wait(trader_api, sell_order, settings, caplog):
     settings.ORDERSTATE_EVENT_WAITERS = 1
     start = feed(trader_api, after="latest")
     waiting = in_thread(lambda: feed(trader_api, after=start["next_after"], wait="1.5"))
     until_waiting()
 
-    refused = trader_api.get(EVENTS, {"after": start["next_after"], "wait": 5})
+    with caplog.at_level(logging.WARNING):
+        refused = trader_api.get(EVENTS, {"after": start["next_after"], "wait": 5})
     without_waiting = trader_api.get(EVENTS, {"after": start["next_after"]})
     waiting.join()
 
     assert refused.status_code == 503
     assert refused.json()["code"] == "too_many_waiters"
     assert refused["Retry-After"] == "1"
+    # The limit at work is a warning, not django.request's error for a 5xx.
+    assert [(r.name, r.levelname) for r in caplog.records if r.levelno >= logging.WARNING] == [
+        ("orderstate.api.event_views", "WARNING")
+    ]
     assert without_waiting.status_code == 200
     assert waiting.value["results"] == []
 
