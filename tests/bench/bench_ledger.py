@@ -15,7 +15,7 @@ buy then a sell, in execution order, on symbols whose ledger holds:
 Beside them, the yardstick of a fill with no ledger at all: tests/bench/yardstick.py's
 `fill_order` (lock the order, insert a Fill, update the order, write its event). All
 variants' fills are interleaved one by one, so the machine's drift hits them alike;
-`ledger` is the part of a fill spent in `ledger.post_fill`. Then a late fill (executed
+`ledger` is the part of a fill spent in `ledger.post_fills`. Then a late fill (executed
 before the symbol's latest lot), which replays the ledger from the last moment the
 position stood at zero: O(lots since then) by design, reported as it is (on PostgreSQL
 the one at 10,000 lots with the JIT compiler off, unless BENCH_LEDGER_LATE_JIT=on).
@@ -261,7 +261,7 @@ def check_problems(when):
 
 class Symbol:
     """Fills of one symbol in execution order, one order each: the order registered
-    (untimed), then its fill recorded; `ledger_seconds` adds up `ledger.post_fill`."""
+    (untimed), then its fill recorded; `ledger_seconds` adds up `ledger.post_fills`."""
 
     def __init__(self, manager, name, quantity, clock, ledger_seconds, record=None):
         self.manager, self.name, self.quantity = manager, name, quantity
@@ -301,11 +301,11 @@ def yardstick_fill(order_id, quantity, price, fill_id, at):
 
 
 def time_ledger():
-    """Wrap `ledger.post_fill` (as `fills.apply_fill` calls it) to add up its seconds."""
+    """Wrap `ledger.post_fills` (as `fills.apply_fills` calls it) to add up its seconds."""
     from orderstate.actions import ledger
 
     spent = [0.0]
-    original = ledger.post_fill
+    original = ledger.post_fills
 
     def timed(*args, **kwargs):
         start = time.perf_counter()
@@ -314,7 +314,7 @@ def time_ledger():
         finally:
             spent[0] += time.perf_counter() - start
 
-    ledger.post_fill = timed
+    ledger.post_fills = timed
     return spent
 
 

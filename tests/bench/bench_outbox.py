@@ -238,11 +238,13 @@ class OutboxBench:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO orderstate_orderevent"
-                " (order_id, at, kind, from_status, to_status, source, data)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                " (order_id, account, symbol, at, kind, from_status, to_status, source, data)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
                     (
                         order.pk,
+                        order.account,
+                        order.base_symbol,
                         adapt(start + step * index),
                         EventKind.FILL,
                         "PARTIALLY_FILLED",
