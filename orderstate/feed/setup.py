@@ -47,4 +47,4 @@ def build_stream(broker_name=None, *, file=None, account=None):
     else:
         raise ValueError(f"broker {name!r} has no order feed (kotak, paper or replay have one)")
     status = StatusWriter(source.name, account)
-    return Stream(source, consumer, sync_broker=broker, status=status)
+    return Stream(source, consumer, sync_broker=broker, health=status)

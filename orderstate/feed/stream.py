@@ -42,15 +42,15 @@ def lock_name(account):
 class Stream:
     """Reads `source`'s events and hands its frames to `consumer` until stopped or the source ends.
 
-    `sync_broker`, when given, is read by a full sync after every connect; `status`
+    `sync_broker`, when given, is read by a full sync after every connect; `health`
     (a StatusWriter) records the feed's health; `exclusive` takes the feed's lock.
     """
 
-    def __init__(self, source, consumer, *, sync_broker=None, status=None, exclusive=True):
+    def __init__(self, source, consumer, *, sync_broker=None, health=None, exclusive=True):
         self.source = source
         self.consumer = consumer
         self.sync_broker = sync_broker
-        self.status = status
+        self.health = health
         self.exclusive = exclusive
         self.stopping = False
         self.ended = False
@@ -176,21 +176,21 @@ class Stream:
         return False
 
     def _tick(self):
-        if self.status is not None:
-            self.status.tick(self.consumer.counts, self.consumer.last_frame_at)
+        if self.health is not None:
+            self.health.tick(self.consumer.counts, self.consumer.last_frame_at)
 
     def _status(self, what, reason=""):
-        if self.status is None:
+        if self.health is None:
             return
         counts, last = self.consumer.counts, self.consumer.last_frame_at
         if what == "started":
-            self.status.started()
+            self.health.started()
         elif what == "connected":
-            self.status.connected(counts, last)
+            self.health.connected(counts, last)
         elif what == "disconnected":
-            self.status.disconnected(reason, counts, last)
+            self.health.disconnected(reason, counts, last)
         else:
-            self.status.stopped(counts, last)
+            self.health.stopped(counts, last)
 
     def _guard(self, step, *args):
         """Run one step; a crash is logged and the loop goes on (the next step retries)."""

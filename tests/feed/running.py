@@ -56,4 +56,4 @@ def kotak_stream(broker, url, *, status=True, ack_seconds=5, stable_seconds=60, 
     )
     consumer = FrameConsumer(Context.of(EventSource.SYNC, None, account))
     writer = StatusWriter("kotak", account, interval=0) if status else None
-    return Stream(source, consumer, sync_broker=broker, status=writer)
+    return Stream(source, consumer, sync_broker=broker, health=writer)

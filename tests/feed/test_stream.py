@@ -76,7 +76,7 @@ def test_the_paper_market_moves_registered_orders_through_frames(manager, settin
         PaperSource(broker, step_seconds=0),
         consumer(),
         sync_broker=broker,
-        status=StatusWriter("paper", "default", interval=0),
+        health=StatusWriter("paper", "default", interval=0),
     )
 
     # Steps until the order executes; the frames of its partial fills come first.
