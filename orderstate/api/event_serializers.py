@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from orderstate.api.fields import AsciiNumberMixin, printable
+from orderstate.api.fields import AsciiNumberMixin, CachedFieldsMixin, printable
 from orderstate.event_feed.settled import EVENT_FIELDS
 from orderstate.models import EventKind, OrderEvent
 
@@ -20,7 +20,7 @@ class AsciiDecimalField(AsciiNumberMixin, serializers.DecimalField):
     pass
 
 
-class EventFeedQuery(serializers.Serializer):
+class EventFeedQuery(CachedFieldsMixin, serializers.Serializer):
     """`after`, `limit`, `kind`, `wait` and `account`; a bad one is a 400 naming it."""
 
     after = serializers.CharField(
@@ -60,7 +60,7 @@ class EventFeedQuery(serializers.Serializer):
         return frozenset(kinds)
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     order = serializers.SlugRelatedField(
         slug_field="broker_order_id",
         read_only=True,
