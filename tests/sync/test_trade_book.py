@@ -114,6 +114,35 @@ def test_a_trade_book_after_the_order_book_corrects_prices_without_counting_twic
     assert first.stats["exact_fills"] == 0 and second.stats["exact_fills"] == 2
 
 
+def test_a_quantity_estimated_as_two_lots_is_replaced_whole_by_its_fills(tmp_path, manager):
+    """2 @ 3449.00 then 5 @ 3449.20 in all: the 3 more are estimated as 2 @ 3449.3333 and
+    1 @ 3449.3334 (ledger.parts_worth); their fills replace both lots, nothing left over."""
+    manager.register_buy_order("TCS", "B-1", "3450.00", 5)
+    sync(tmp_path, [row("B-1", "TCS", "B", "open", 5, 2, "3450.00", "3449.00")], [])
+    sync(tmp_path, [row("B-1", "TCS", "B", "complete", 5, 5, "3450.00", "3449.20")], [])
+    assert [(qty, price) for qty, price, _, _ in lots("B-1")] == [
+        (2, Decimal("3449.0000")),
+        (2, Decimal("3449.3333")),
+        (1, Decimal("3449.3334")),
+    ]
+
+    fills = [
+        fill("B-1", "F1", 2, "3449.00", at(9, 20)),
+        fill("B-1", "F2", 2, "3449.50", at(9, 21)),
+        fill("B-1", "F3", 1, "3449.00", at(9, 22)),
+    ]
+    sync(tmp_path, [row("B-1", "TCS", "B", "complete", 5, 5, "3450.00", "3449.20")], fills)
+
+    assert lots("B-1") == [
+        (2, Decimal("3449.0000"), at(9, 20), LotSource.TRADE_BOOK),
+        (2, Decimal("3449.5000"), at(9, 21), LotSource.TRADE_BOOK),
+        (1, Decimal("3449.0000"), at(9, 22), LotSource.TRADE_BOOK),
+    ]
+    position = Position.objects.get(symbol="TCS")
+    assert position.net_quantity == 5
+    assert Trade.objects.get().entry_price == Decimal("3449.2000")
+
+
 def test_a_trade_book_seen_again_changes_nothing(tmp_path, registered):
     sync(tmp_path, [BUY, SELL], [*BUY_FILLS, SELL_FILL])
     versions = list(Order.objects.order_by("pk").values_list("version", flat=True))
