@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import fake_api
 import httpx
 import pytest
 
@@ -62,22 +63,7 @@ ACTIVE_SELLS = {
 }
 
 
-class FakeApi:
-    """Answers requests from a list of handlers, one per call, recording what was sent."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.requests = []
-
-    def __call__(self, request):
-        self.requests.append(request)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        if callable(answer):
-            return answer(request)
-        return answer
-
+class FakeApi(fake_api.FakeApi):
     def body(self, index=-1):
         return json.loads(self.requests[index].content)
 

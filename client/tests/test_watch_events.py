@@ -5,6 +5,7 @@ End to end against a live server: the server's tests/client/test_end_to_end.py.
 
 from datetime import datetime
 
+import fake_api
 import httpx
 import pytest
 
@@ -37,19 +38,8 @@ def page(events, next_after):
     return httpx.Response(200, json={"results": events, "next_after": next_after})
 
 
-class Feed:
+class Feed(fake_api.FakeApi):
     """A fake event feed: answers requests from a list, recording each request."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.requests = []
-
-    def __call__(self, request):
-        self.requests.append(request)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
 
     def param(self, name, index=-1):
         return self.requests[index].url.params.get(name)
