@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ from orderstate.manager import OrderStateManager
 from orderstate.models.auth import ApiToken
 from tests.api.test_schema import DESIGNED
 from tests.paths import ROOT
+from tests.servers import wait_until_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,7 +77,7 @@ def live_server_url(tmp_path):
     )
     base = f"http://127.0.0.1:{listener.getsockname()[1]}"
     try:
-        _wait_until_up(base, server, tmp_path / "gunicorn.log")
+        wait_until_up(base, server, tmp_path / "gunicorn.log")
         yield base
     finally:
         server.send_signal(signal.SIGTERM)
@@ -87,20 +87,6 @@ def live_server_url(tmp_path):
             server.kill()
             server.wait()
         listener.close()
-
-
-def _wait_until_up(base, server, log, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer /healthz")
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.bench.engines import scratch_postgres  # noqa: E402
 from tests.bench.results import record  # noqa: E402
+from tests.servers import wait_until_up  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "8"))
@@ -151,20 +152,6 @@ def gunicorn(env, access_log):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-
-
-def wait_until_up(base, server, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer /healthz")
 
 
 def status_counts(access_log):
